@@ -1,0 +1,31 @@
+# Two commands for a newcomer: `make run` and `make test`. Both create .venv and install what they need.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint benchmark worker beat
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py runserver 0.0.0.0:$${PORT:-8000}
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+benchmark: $(STAMP)
+	$(PY) -m benchmarks
+
+worker: $(STAMP)
+	$(VENV)/bin/celery -A config worker --loglevel=info
+
+beat: $(STAMP)
+	$(VENV)/bin/celery -A config beat --loglevel=info

@@ -1,0 +1,231 @@
+"""Municipalities' applications, their unit lines, attachments and status history."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from grants.models import MONEY
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    IN_REVIEW = "in_review", _("in review")
+    INFORMATION_REQUESTED = "information_requested", _("information requested")
+    RESUBMITTED = "resubmitted", _("resubmitted")
+    ELIGIBLE = "eligible", _("eligible")
+    INELIGIBLE = "ineligible", _("ineligible")
+    GRANTED = "granted", _("granted")
+    PARTIALLY_GRANTED = "partially_granted", _("partially granted")
+    REFUSED = "refused", _("refused")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+# The applicant may change the content only while the application is in their hands.
+EDITABLE_STATUSES = {Status.DRAFT, Status.INFORMATION_REQUESTED}
+DECIDED_STATUSES = {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED}
+
+
+class ApplicationQuerySet(models.QuerySet):
+    def submitted(self):
+        return self.exclude(status=Status.DRAFT)
+
+    def eligible(self):
+        return self.filter(status=Status.ELIGIBLE)
+
+    def with_totals(self):
+        return self.annotate(
+            units_total=models.Sum("unit_lines__units", default=0),
+            amount_requested=models.Sum("unit_lines__requested_amount", default=Decimal("0")),
+        )
+
+
+class Application(models.Model):
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(_("receipt number"), max_length=30, unique=True, null=True, blank=True, editable=False)
+    receipt_sequence = models.PositiveIntegerField(_("receipt sequence"), null=True, blank=True, editable=False)
+    municipality = models.ForeignKey(
+        "grants.Municipality", models.PROTECT, related_name="applications", verbose_name=_("municipality")
+    )
+    tranche = models.ForeignKey(
+        "grants.Tranche", models.PROTECT, related_name="applications", verbose_name=_("tranche")
+    )
+    window = models.ForeignKey("grants.Window", models.PROTECT, related_name="applications", verbose_name=_("window"))
+    project_name = models.CharField(_("project name"), max_length=200)
+    location = models.CharField(_("location"), max_length=200, help_text=_("Address or area of the project."))
+    description = models.TextField(_("description"), blank=True)
+    planned_start = models.DateField(_("planned start of construction"), null=True, blank=True)
+    planned_completion = models.DateField(_("planned completion"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
+    received_at = models.DateTimeField(
+        _("received at"), null=True, blank=True, editable=False, help_text=_("First receipt by the agency.")
+    )
+    completed_at = models.DateTimeField(
+        _("complete at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the application became complete: first receipt, or receipt of requested information."),
+    )
+    is_demo = models.BooleanField(_("fictitious demo data"), default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tranche", "receipt_sequence"], name="application_receipt_unique"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(reference__isnull=False, received_at__isnull=False),
+                name="application_submitted_has_receipt",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_start__isnull=True)
+                | Q(planned_completion__isnull=True)
+                | Q(planned_completion__gte=models.F("planned_start")),
+                name="application_completion_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["tranche", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference or _('draft')} – {self.project_name}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class Permanence(models.TextChoices):
+    PERMANENT = "permanent", _("permanent")
+    FLEXIBLE = "flexible", _("flexible (relocatable)")
+
+
+class Construction(models.TextChoices):
+    NEW_BUILD = "new_build", _("new build")
+    TRANSFORMATION = "transformation", _("transformation of a non-residential building")
+
+
+class UnitLine(models.Model):
+    """Units of one kind for one target group. The requested amount may be lower than the maximum."""
+
+    application = models.ForeignKey(
+        Application, models.CASCADE, related_name="unit_lines", verbose_name=_("application")
+    )
+    target_group = models.ForeignKey(
+        "grants.TrancheTargetGroup", models.PROTECT, related_name="unit_lines", verbose_name=_("target group")
+    )
+    housing_type = models.ForeignKey(
+        "grants.HousingType", models.PROTECT, related_name="unit_lines", verbose_name=_("housing type")
+    )
+    permanence = models.CharField(_("permanent or flexible"), max_length=20, choices=Permanence.choices)
+    self_contained = models.BooleanField(_("self-contained"), default=True)
+    common_room = models.BooleanField(_("access to a shared common room"), default=False)
+    construction = models.CharField(
+        _("construction"), max_length=20, choices=Construction.choices, default=Construction.NEW_BUILD
+    )
+    units = models.PositiveIntegerField(_("units"))
+    requested_amount = models.DecimalField(_("requested amount"), **MONEY)
+    planned_monthly_rent = models.DecimalField(
+        _("planned initial monthly rent"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("unit line")
+        verbose_name_plural = _("unit lines")
+        ordering = ["application", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(units__gt=0), name="unit_line_units_positive"),
+            models.CheckConstraint(condition=Q(requested_amount__gte=0), name="unit_line_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.units} × {self.housing_type} ({self.get_permanence_display()}) – {self.target_group}"
+
+
+class AttachmentKind(models.TextChoices):
+    PROJECT_PLAN = "project_plan", _("project plan")
+    BUDGET = "budget", _("budget")
+    PLANNING = "planning", _("planning")
+    COUNCIL_DECISION = "council_decision", _("council decision")
+    OTHER = "other", _("other")
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is ours, never the uploader's: no path tricks, no collisions.
+    return f"attachments/{instance.application.public_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    application = models.ForeignKey(
+        Application, models.CASCADE, related_name="attachments", verbose_name=_("application")
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=AttachmentKind.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=120)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["application", "uploaded_at"]
+        constraints = [models.CheckConstraint(condition=Q(size__gt=0), name="attachment_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class StatusChange(models.Model):
+    """Audit record of one state change: who, when, from, to, why."""
+
+    application = models.ForeignKey(
+        Application, models.CASCADE, related_name="status_changes", verbose_name=_("application")
+    )
+    from_status = models.CharField(_("from"), max_length=30, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, choices=Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the system made the change."),
+    )
+    at = models.DateTimeField(_("at"))
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["application", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.from_status or '∅'} → {self.to_status}"

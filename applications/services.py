@@ -1,0 +1,444 @@
+"""Writes on applications. Every state change is one function here: atomic, checked, audited."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from grants.models import HousingType, Tranche, TrancheTargetGroup, Window
+
+from . import permissions
+from .models import (
+    Application,
+    Attachment,
+    AttachmentKind,
+    Permanence,
+    Status,
+    StatusChange,
+    UnitLine,
+)
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.SUBMITTED},
+    Status.SUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
+    Status.IN_REVIEW: {Status.INFORMATION_REQUESTED, Status.ELIGIBLE, Status.INELIGIBLE, Status.WITHDRAWN},
+    Status.INFORMATION_REQUESTED: {Status.RESUBMITTED, Status.WITHDRAWN},
+    Status.RESUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
+    Status.ELIGIBLE: {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED, Status.WITHDRAWN},
+    Status.INELIGIBLE: {Status.REFUSED},
+}
+
+# Detected content type -> the file name endings such content may carry.
+ALLOWED_ATTACHMENT_TYPES = {
+    "application/pdf": {".pdf"},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx"},
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx"},
+}
+
+
+def _deny(verdict: tuple[bool, str]) -> None:
+    allowed, reason = verdict
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def _locked(application: Application) -> Application:
+    """Re-read the application under a row lock so two requests cannot both change its state."""
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+def _transition(application: Application, *, to: str, actor, reason: str = "", at: datetime | None = None) -> None:
+    if to not in ALLOWED_TRANSITIONS.get(application.status, set()):
+        raise ValidationError(
+            _("An application that is %(from)s cannot become %(to)s.")
+            % {"from": application.get_status_display(), "to": Status(to).label}
+        )
+    at = at or timezone.now()
+    StatusChange.objects.create(
+        application=application, from_status=application.status, to_status=to, actor=actor, at=at, reason=reason
+    )
+    logger.info("application %s: %s -> %s by %s", application.public_id, application.status, to, actor)
+    application.status = to
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason.")})
+
+
+# --- drafting -------------------------------------------------------------------------------------------
+
+
+def create_application(
+    *,
+    user,
+    tranche: Tranche,
+    window: Window,
+    project_name: str,
+    location: str,
+    description: str = "",
+    planned_start=None,
+    planned_completion=None,
+) -> Application:
+    if not user.is_municipal:
+        raise PermissionDenied(_("Only municipal users can apply."))
+    if window.tranche_id != tranche.pk:
+        raise ValidationError({"window": _("This window is not part of the tranche.")})
+    application = Application(
+        municipality_id=user.municipality_id,
+        tranche=tranche,
+        window=window,
+        project_name=project_name,
+        location=location,
+        description=description,
+        planned_start=planned_start,
+        planned_completion=planned_completion,
+        created_by=user,
+    )
+    application.full_clean()
+    with transaction.atomic():
+        application.save()
+        StatusChange.objects.create(application=application, to_status=Status.DRAFT, actor=user, at=timezone.now())
+    return application
+
+
+EDITABLE_FIELDS = {"window", "project_name", "location", "description", "planned_start", "planned_completion"}
+
+
+@transaction.atomic
+def update_application(*, application: Application, user, **changes) -> Application:
+    _deny(permissions.can_edit(user, application))
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    application = _locked(application)
+    _deny(permissions.can_edit(user, application))
+    if "window" in changes and changes["window"].tranche_id != application.tranche_id:
+        raise ValidationError({"window": _("This window is not part of the tranche.")})
+    for field, value in changes.items():
+        setattr(application, field, value)
+    application.full_clean()
+    application.save()
+    return application
+
+
+@dataclass(frozen=True)
+class UnitLineData:
+    target_group: TrancheTargetGroup
+    housing_type: HousingType
+    permanence: str
+    units: int
+    self_contained: bool = True
+    common_room: bool = False
+    construction: str = "new_build"
+    requested_amount: Decimal | None = None
+    planned_monthly_rent: Decimal | None = None
+
+
+def unit_line_errors(*, tranche: Tranche, window: Window, line: UnitLineData) -> dict[str, list[str]]:
+    """What is wrong with one unit line under the tranche's rules, by field name."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if line.target_group is None:
+        add("target_group", _("Choose a target group."))
+    elif line.target_group.tranche_id != tranche.pk:
+        add("target_group", _("This target group is not part of the tranche."))
+    elif not any(group.pk == line.target_group.pk for group in window.eligible_target_groups.all()):
+        add(
+            "target_group",
+            _("%(group)s is not eligible in %(window)s.") % {"group": line.target_group, "window": window.name},
+        )
+    if line.housing_type is None:
+        add("housing_type", _("Choose a housing type."))
+    if line.permanence not in Permanence.values:
+        add("permanence", _("Choose permanent or flexible."))
+    if line.units is None or line.units <= 0:
+        add("units", _("The number of units must be at least 1."))
+    if errors:
+        return errors
+    maximum_per_unit = tranche.max_per_unit(permanence=line.permanence, housing_type=line.housing_type)
+    if maximum_per_unit is None:
+        add("housing_type", _("%(type)s units are not eligible in this tranche.") % {"type": line.housing_type})
+        return errors
+    maximum = maximum_per_unit * line.units
+    if line.requested_amount is not None:
+        if line.requested_amount < 0:
+            add("requested_amount", _("The requested amount cannot be negative."))
+        elif line.requested_amount > maximum:
+            add(
+                "requested_amount",
+                _("At most € %(max)s: %(units)s units × € %(per_unit)s per unit.")
+                % {
+                    "max": formats.number_format(maximum, 2, use_l10n=True, force_grouping=True),
+                    "units": line.units,
+                    "per_unit": formats.number_format(maximum_per_unit, 2, use_l10n=True, force_grouping=True),
+                },
+            )
+    return errors
+
+
+@transaction.atomic
+def save_unit_lines(*, application: Application, user, lines: list[UnitLineData]) -> list[UnitLine]:
+    """Replace the unit lines of an editable application. An empty requested amount means the maximum."""
+    _deny(permissions.can_edit(user, application))
+    application = _locked(application)
+    _deny(permissions.can_edit(user, application))
+    tranche, window = application.tranche, application.window
+    errors = {}
+    for index, line in enumerate(lines):
+        for field, messages in unit_line_errors(tranche=tranche, window=window, line=line).items():
+            errors[f"lines-{index}-{field}"] = messages
+    if errors:
+        raise ValidationError(errors)
+    application.unit_lines.all().delete()
+    saved = UnitLine.objects.bulk_create(
+        UnitLine(
+            application=application,
+            target_group=line.target_group,
+            housing_type=line.housing_type,
+            permanence=line.permanence,
+            self_contained=line.self_contained,
+            common_room=line.common_room,
+            construction=line.construction,
+            units=line.units,
+            requested_amount=(
+                line.requested_amount
+                if line.requested_amount is not None
+                else tranche.max_per_unit(permanence=line.permanence, housing_type=line.housing_type) * line.units
+            ),
+            planned_monthly_rent=line.planned_monthly_rent,
+        )
+        for line in lines
+    )
+    application.save(update_fields=["updated_at"])
+    return saved
+
+
+def _detect_content_type(uploaded_file) -> str | None:
+    uploaded_file.seek(0)
+    head = uploaded_file.read(8192)
+    uploaded_file.seek(0)
+    kind = filetype.guess(head)
+    return kind.mime if kind else None
+
+
+@transaction.atomic
+def add_attachment(*, application: Application, user, kind: str, uploaded_file) -> Attachment:
+    _deny(permissions.can_edit(user, application))
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": _("Choose the kind of document.")})
+    if uploaded_file.size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    if uploaded_file.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            {"file": _("The file is larger than %(max)s MB.") % {"max": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}}
+        )
+    content_type = _detect_content_type(uploaded_file)
+    name = uploaded_file.name.rsplit("/", 1)[-1]
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if content_type not in ALLOWED_ATTACHMENT_TYPES:
+        raise ValidationError({"file": _("Only PDF, XLSX or DOCX documents are accepted; this file is none of them.")})
+    if extension not in ALLOWED_ATTACHMENT_TYPES[content_type]:
+        raise ValidationError(
+            {"file": _("The file name says %(ext)s but the content is something else.") % {"ext": extension or "-"}}
+        )
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    uploaded_file.seek(0)
+    attachment = Attachment(
+        application=application,
+        kind=kind,
+        original_name=name[:255],
+        content_type=content_type,
+        size=uploaded_file.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=user,
+    )
+    attachment.file.save(name, uploaded_file, save=False)
+    attachment.save()
+    return attachment
+
+
+@transaction.atomic
+def delete_attachment(*, attachment: Attachment, user) -> None:
+    _deny(permissions.can_edit(user, attachment.application))
+    attachment.file.delete(save=False)
+    attachment.delete()
+
+
+# --- submission -----------------------------------------------------------------------------------------
+
+
+def _format_instant(instant: datetime) -> str:
+    return formats.date_format(timezone.localtime(instant), "DATETIME_FORMAT")
+
+
+def submission_errors(application: Application, *, now: datetime) -> list[str]:
+    """Everything that stands between this application and a valid submission at `now`."""
+    tranche, window = application.tranche, application.window
+    problems = []
+    if now < tranche.opens_at:
+        problems.append(
+            _("This tranche opens at %(at)s; you cannot submit before then.")
+            % {"at": _format_instant(tranche.opens_at)}
+        )
+    elif now >= tranche.closes_at_in_force(now):
+        problems.append(
+            _("The deadline of this tranche was %(at)s; applications can no longer be submitted.")
+            % {"at": _format_instant(tranche.closes_at_in_force(now))}
+        )
+    lines = list(application.unit_lines.select_related("target_group", "housing_type"))
+    if not lines:
+        problems.append(_("Add at least one unit line."))
+    for number, line in enumerate(lines, start=1):
+        data = UnitLineData(
+            target_group=line.target_group,
+            housing_type=line.housing_type,
+            permanence=line.permanence,
+            units=line.units,
+            requested_amount=line.requested_amount,
+        )
+        for messages in unit_line_errors(tranche=tranche, window=window, line=data).values():
+            problems.extend(_("Unit line %(n)s: %(m)s") % {"n": number, "m": m} for m in messages)
+    units = sum(line.units for line in lines)
+    if lines and units < tranche.min_units_per_application:
+        problems.append(
+            _("An application needs at least %(min)s units; this one has %(units)s.")
+            % {"min": tranche.min_units_per_application, "units": units}
+        )
+    total = sum((line.requested_amount for line in lines), Decimal("0"))
+    if tranche.max_per_municipality is not None and total > tranche.max_per_municipality:
+        problems.append(
+            _("A municipality can receive at most € %(max)s in this tranche; this application asks € %(total)s.")
+            % {
+                "max": formats.number_format(tranche.max_per_municipality, 2, use_l10n=True, force_grouping=True),
+                "total": formats.number_format(total, 2, use_l10n=True, force_grouping=True),
+            }
+        )
+    present = set(application.attachments.values_list("kind", flat=True))
+    for kind in tranche.required_attachments:
+        if kind not in present:
+            problems.append(_("Attach the %(kind)s.") % {"kind": AttachmentKind(kind).label})
+    return problems
+
+
+def _issue_receipt_number(tranche: Tranche) -> int:
+    # The UPDATE holds the tranche row lock until commit: numbers are issued one at a time, and a
+    # rolled-back submission gives its number back, so the sequence has no gaps.
+    Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=F("last_receipt_number") + 1)
+    return Tranche.objects.values_list("last_receipt_number", flat=True).get(pk=tranche.pk)
+
+
+@transaction.atomic
+def submit_application(*, application: Application, user, now: datetime | None = None) -> Application:
+    """Submit a draft: stamps the server's receipt instant and the next receipt number of the tranche."""
+    _deny(permissions.can_submit(user, application))
+    application = _locked(application)
+    if application.status != Status.DRAFT:
+        raise ValidationError(
+            _("This application has already been submitted (%(ref)s).") % {"ref": application.reference}
+        )
+    now = now or timezone.now()
+    problems = submission_errors(application, now=now)
+    if problems:
+        raise ValidationError(problems)
+    sequence = _issue_receipt_number(application.tranche)
+    application.receipt_sequence = sequence
+    application.reference = f"{application.tranche.receipt_prefix}-{sequence:04d}"
+    application.received_at = now
+    application.completed_at = now
+    _transition(application, to=Status.SUBMITTED, actor=user, at=now)
+    application.save()
+    return application
+
+
+@transaction.atomic
+def resubmit_application(*, application: Application, user, now: datetime | None = None) -> Application:
+    """Send back the requested information; the application is complete from this instant."""
+    _deny(permissions.can_submit(user, application))
+    application = _locked(application)
+    if application.status != Status.INFORMATION_REQUESTED:
+        raise ValidationError(_("No information has been requested for this application."))
+    now = now or timezone.now()
+    application.completed_at = now
+    _transition(application, to=Status.RESUBMITTED, actor=user, at=now)
+    application.save()
+    return application
+
+
+@transaction.atomic
+def withdraw_application(*, application: Application, user, reason: str) -> Application:
+    _deny(permissions.can_withdraw(user, application))
+    _require_reason(reason)
+    application = _locked(application)
+    _transition(application, to=Status.WITHDRAWN, actor=user, reason=reason)
+    application.save()
+    return application
+
+
+# --- agency handling ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_review(*, application: Application, user) -> Application:
+    _deny(permissions.can_handle(user, application))
+    application = _locked(application)
+    _transition(application, to=Status.IN_REVIEW, actor=user)
+    application.save()
+    return application
+
+
+@transaction.atomic
+def request_information(*, application: Application, user, reason: str) -> Application:
+    _deny(permissions.can_handle(user, application))
+    _require_reason(reason)
+    application = _locked(application)
+    _transition(application, to=Status.INFORMATION_REQUESTED, actor=user, reason=reason)
+    application.save()
+    return application
+
+
+@transaction.atomic
+def mark_eligible(*, application: Application, user, reason: str = "") -> Application:
+    _deny(permissions.can_handle(user, application))
+    application = _locked(application)
+    _transition(application, to=Status.ELIGIBLE, actor=user, reason=reason)
+    application.save()
+    return application
+
+
+@transaction.atomic
+def mark_ineligible(*, application: Application, user, reason: str) -> Application:
+    _deny(permissions.can_handle(user, application))
+    _require_reason(reason)
+    application = _locked(application)
+    _transition(application, to=Status.INELIGIBLE, actor=user, reason=reason)
+    application.save()
+    return application
+
+
+def record_decision(*, application: Application, user, status: str, reason: str = "") -> Application:
+    """Move an application to its decided status; called by the decision service inside its transaction."""
+    if status not in {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED}:
+        raise ValueError(status)
+    application = _locked(application)
+    _transition(application, to=status, actor=user, reason=reason)
+    application.save()
+    return application

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from grants.services import load_reference_data
+
+
+class Command(BaseCommand):
+    help = "Load or update municipalities, national target groups and housing types from grants/data."
+
+    def handle(self, *args, **options):
+        load_reference_data()
+        self.stdout.write(self.style.SUCCESS("Reference data loaded."))
