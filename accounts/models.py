@@ -18,8 +18,8 @@ class Role(models.TextChoices):
     MINISTRY_ANALYST = "ministry_analyst", _("ministry analyst")
 
 
-MUNICIPAL_ROLES = {Role.MUNICIPAL_EDITOR, Role.MUNICIPAL_SIGNATORY}
-AGENCY_ROLES = {Role.AGENCY_ASSESSOR, Role.AGENCY_APPROVER}
+MUNICIPAL_ROLES = (Role.MUNICIPAL_EDITOR, Role.MUNICIPAL_SIGNATORY)
+AGENCY_ROLES = (Role.AGENCY_ASSESSOR, Role.AGENCY_APPROVER)
 
 
 class User(AbstractUser):
@@ -40,8 +40,8 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(role__in=list(MUNICIPAL_ROLES), municipality__isnull=False)
-                    | (~Q(role__in=list(MUNICIPAL_ROLES)) & Q(municipality__isnull=True))
+                    Q(role__in=[role.value for role in MUNICIPAL_ROLES], municipality__isnull=False)
+                    | (~Q(role__in=[role.value for role in MUNICIPAL_ROLES]) & Q(municipality__isnull=True))
                 ),
                 name="user_municipality_iff_municipal_role",
             ),
