@@ -229,3 +229,121 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.from_status or '∅'} → {self.to_status}"
+
+
+# --- progress reports -----------------------------------------------------------------------------------
+
+
+class ProgressStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+
+
+class ProgressReport(models.Model):
+    """What the municipality reports on a granted project at one moment.
+
+    An editor prepares a draft, a signatory submits it. A submitted report is never changed: the
+    submitted reports of an application are its history, and the latest one is the state the agency
+    follows up and settles on.
+    """
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    application = models.ForeignKey(
+        Application, models.PROTECT, related_name="progress_reports", verbose_name=_("application")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ProgressStatus.choices, default=ProgressStatus.DRAFT, editable=False
+    )
+    construction_started_on = models.DateField(
+        _("construction started on"),
+        null=True,
+        blank=True,
+        help_text=_("The irreversible step: start of construction or of the transformation."),
+    )
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    delay_remarks = models.TextField(
+        _("remarks on delay"), blank=True, help_text=_("Why the project is late or realises fewer units, if so.")
+    )
+    is_latest = models.BooleanField(
+        _("latest report"),
+        default=False,
+        editable=False,
+        help_text=_("The latest submitted report of the application."),
+    )
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("prepared by")
+    )
+    prepared_at = models.DateTimeField(_("prepared at"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        ordering = ["application", "submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(status="draft"), name="progress_report_one_draft"
+            ),
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(is_latest=True), name="progress_report_one_latest"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="draft", submitted_by__isnull=True, submitted_at__isnull=True, is_latest=False)
+                    | Q(status="submitted", submitted_by__isnull=False, submitted_at__isnull=False)
+                ),
+                name="progress_report_submitted_has_submitter",
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_on__isnull=True)
+                | Q(construction_started_on__isnull=False, completed_on__gte=models.F("construction_started_on")),
+                name="progress_report_completed_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.submitted_at is None:
+            return _("%(reference)s: draft progress report") % {"reference": self.application.reference}
+        return _("%(reference)s: progress report of %(day)s") % {
+            "reference": self.application.reference,
+            "day": f"{self.submitted_at:%Y-%m-%d}",
+        }
+
+
+class RealisedUnits(models.Model):
+    """How many units of one unit line a report says are realised: added to the stock for the target groups."""
+
+    report = models.ForeignKey(
+        ProgressReport, models.CASCADE, related_name="realised_units", verbose_name=_("progress report")
+    )
+    unit_line = models.ForeignKey(UnitLine, models.PROTECT, related_name="realised_units", verbose_name=_("unit line"))
+    # PositiveIntegerField adds the database check units >= 0.
+    units = models.PositiveIntegerField(_("units realised"))
+
+    class Meta:
+        verbose_name = _("realised units")
+        verbose_name_plural = _("realised units")
+        ordering = ["report", "unit_line"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "unit_line"], name="realised_units_once_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.units} / {self.unit_line.units} – {self.unit_line}"
+
+
+class GrantFollowUp(Application):
+    """A granted application as the agency follows it up: obligations, progress reports and settlement."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("grant follow-up")
+        verbose_name_plural = _("grant follow-up")

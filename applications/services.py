@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 import filetype
 from django.conf import settings
@@ -16,14 +17,17 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from grants.models import HousingType, Tranche, TrancheTargetGroup, Window
+from grants.models import HousingType, RentLimit, Settlement, SettlementStatus, Tranche, TrancheTargetGroup, Window
 
-from . import permissions
+from . import permissions, signals
 from .models import (
     Application,
     Attachment,
     AttachmentKind,
     Permanence,
+    ProgressReport,
+    ProgressStatus,
+    RealisedUnits,
     Status,
     StatusChange,
     UnitLine,
@@ -93,8 +97,7 @@ def create_application(
     planned_start=None,
     planned_completion=None,
 ) -> Application:
-    if not user.is_municipal:
-        raise PermissionDenied(_("Only municipal users can apply."))
+    _deny(permissions.can_apply(user))
     if window.tranche_id != tranche.pk:
         raise ValidationError({"window": _("This window is not part of the tranche.")})
     application = Application(
@@ -170,6 +173,20 @@ def unit_line_errors(*, tranche: Tranche, window: Window, line: UnitLineData) ->
         add("permanence", _("Choose permanent or flexible."))
     if line.units is None or line.units <= 0:
         add("units", _("The number of units must be at least 1."))
+    if line.planned_monthly_rent is not None:
+        # A year without rent limits in the table has nothing to check against: no rent check then.
+        limit = RentLimit.objects.filter(year=tranche.year).first()
+        if line.planned_monthly_rent < 0:
+            add("planned_monthly_rent", _("The planned monthly rent cannot be negative."))
+        elif limit is not None and line.planned_monthly_rent > limit.aftoppingsgrens:
+            add(
+                "planned_monthly_rent",
+                _("The planned rent is above the limit of %(year)s: at most € %(limit)s a month (aftoppingsgrens).")
+                % {
+                    "year": tranche.year,
+                    "limit": formats.number_format(limit.aftoppingsgrens, 2, use_l10n=True, force_grouping=True),
+                },
+            )
     if errors:
         return errors
     maximum_per_unit = tranche.max_per_unit(permanence=line.permanence, housing_type=line.housing_type)
@@ -228,6 +245,14 @@ def save_unit_lines(*, application: Application, user, lines: list[UnitLineData]
     )
     application.save(update_fields=["updated_at"])
     return saved
+
+
+@transaction.atomic
+def save_draft(*, application: Application, user, lines: list[UnitLineData], **changes) -> Application:
+    """Change the application's fields and replace its unit lines together: both are saved or neither."""
+    application = update_application(application=application, user=user, **changes)
+    save_unit_lines(application=application, user=user, lines=lines)
+    return application
 
 
 def _detect_content_type(uploaded_file) -> str | None:
@@ -292,7 +317,7 @@ def _format_instant(instant: datetime) -> str:
 
 def submission_errors(application: Application, *, now: datetime) -> list[str]:
     """Everything that stands between this application and a valid submission at `now`."""
-    tranche, window = application.tranche, application.window
+    tranche = application.tranche
     problems = []
     if now < tranche.opens_at:
         problems.append(
@@ -304,6 +329,13 @@ def submission_errors(application: Application, *, now: datetime) -> list[str]:
             _("The deadline of this tranche was %(at)s; applications can no longer be submitted.")
             % {"at": _format_instant(tranche.closes_at_in_force(now))}
         )
+    return problems + content_errors(application)
+
+
+def content_errors(application: Application) -> list[str]:
+    """What is missing or wrong in the content, whatever the moment: checked on submission and on resubmission."""
+    tranche, window = application.tranche, application.window
+    problems = []
     lines = list(application.unit_lines.select_related("target_group", "housing_type"))
     if not lines:
         problems.append(_("Add at least one unit line."))
@@ -314,6 +346,7 @@ def submission_errors(application: Application, *, now: datetime) -> list[str]:
             permanence=line.permanence,
             units=line.units,
             requested_amount=line.requested_amount,
+            planned_monthly_rent=line.planned_monthly_rent,
         )
         for messages in unit_line_errors(tranche=tranche, window=window, line=data).values():
             problems.extend(_("Unit line %(n)s: %(m)s") % {"n": number, "m": m} for m in messages)
@@ -376,6 +409,9 @@ def resubmit_application(*, application: Application, user, now: datetime | None
     application = _locked(application)
     if application.status != Status.INFORMATION_REQUESTED:
         raise ValidationError(_("No information has been requested for this application."))
+    problems = content_errors(application)
+    if problems:
+        raise ValidationError(problems)
     now = now or timezone.now()
     application.completed_at = now
     _transition(application, to=Status.RESUBMITTED, actor=user, at=now)
@@ -442,3 +478,118 @@ def record_decision(*, application: Application, user, status: str, reason: str 
     _transition(application, to=status, actor=user, reason=reason)
     application.save()
     return application
+
+
+# --- progress reports -----------------------------------------------------------------------------------
+
+
+def realised_field(unit_line_id: int) -> str:
+    """The error key of the units realised on one unit line."""
+    return f"realised-{unit_line_id}"
+
+
+def progress_report_errors(
+    *,
+    application: Application,
+    construction_started_on: date | None,
+    completed_on: date | None,
+    realised: dict[int, int | None],
+    today: date,
+) -> dict[str, list[str]]:
+    """What is wrong with a progress report on `today`, by field; `realised` maps unit line ids to units."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if construction_started_on is not None and construction_started_on > today:
+        add("construction_started_on", _("The start of construction cannot be in the future."))
+    if completed_on is not None:
+        if completed_on > today:
+            add("completed_on", _("The completion cannot be in the future."))
+        if construction_started_on is None:
+            add("completed_on", _("A completed project has started: report the start of construction too."))
+        elif completed_on < construction_started_on:
+            add("completed_on", _("The completion cannot be before the start of construction."))
+    lines = list(application.unit_lines.all())
+    unknown = set(realised) - {line.pk for line in lines}
+    if unknown:
+        raise ValueError(f"not unit lines of this application: {sorted(unknown)}")
+    for line in lines:
+        units, field = realised.get(line.pk), realised_field(line.pk)
+        if units is None:
+            add(field, _("Give the number of units realised, 0 if none yet."))
+        elif units < 0:
+            add(field, _("The number of units realised cannot be negative."))
+        elif units > line.units:
+            add(field, _("At most %(units)s: the units granted on this line.") % {"units": line.units})
+        elif units > 0 and construction_started_on is None:
+            add(field, _("Units are realised only after construction started: report the start too."))
+    return errors
+
+
+def _refuse_if_settled(application: Application) -> None:
+    settled = Settlement.objects.filter(decision__application=application, status=SettlementStatus.CONFIRMED)
+    if settled.exists():
+        raise ValidationError(_("This grant has been settled; its progress can no longer be reported."))
+
+
+@transaction.atomic
+def save_progress_report(
+    *,
+    application: Application,
+    user,
+    construction_started_on: date | None,
+    completed_on: date | None,
+    realised: dict[int, int | None],
+    delay_remarks: str = "",
+    now: datetime | None = None,
+) -> ProgressReport:
+    """Create or replace the application's draft progress report; a signatory submits it."""
+    _deny(permissions.can_report_progress(user, application))
+    application = _locked(application)
+    _refuse_if_settled(application)
+    now = now or timezone.now()
+    errors = progress_report_errors(
+        application=application,
+        construction_started_on=construction_started_on,
+        completed_on=completed_on,
+        realised=realised,
+        today=timezone.localdate(now),
+    )
+    if errors:
+        raise ValidationError(errors)
+    report = application.progress_reports.filter(status=ProgressStatus.DRAFT).first() or ProgressReport(
+        application=application
+    )
+    report.construction_started_on = construction_started_on
+    report.completed_on = completed_on
+    report.delay_remarks = delay_remarks
+    report.prepared_by = user
+    report.prepared_at = now
+    report.save()
+    report.realised_units.all().delete()
+    RealisedUnits.objects.bulk_create(
+        RealisedUnits(report=report, unit_line_id=unit_line_id, units=units) for unit_line_id, units in realised.items()
+    )
+    return report
+
+
+@transaction.atomic
+def submit_progress_report(*, report: ProgressReport, user, now: datetime | None = None) -> ProgressReport:
+    """Submit a draft report: from now on it is the application's latest report and is never changed."""
+    _deny(permissions.can_submit_progress(user, report.application))
+    application = _locked(report.application)
+    report = ProgressReport.objects.select_for_update().get(pk=report.pk)
+    if report.status != ProgressStatus.DRAFT:
+        raise ValidationError(_("This progress report has already been submitted."))
+    _refuse_if_settled(application)
+    application.progress_reports.filter(is_latest=True).update(is_latest=False)
+    report.status = ProgressStatus.SUBMITTED
+    report.submitted_by = user
+    report.submitted_at = now or timezone.now()
+    report.is_latest = True
+    report.save(update_fields=["status", "submitted_by", "submitted_at", "is_latest"])
+    logger.info("progress report %s on application %s submitted by %s", report.public_id, application.public_id, user)
+    transaction.on_commit(partial(signals.progress_reported.send, sender=ProgressReport, report=report))
+    return report

@@ -1,9 +1,30 @@
 from django.urls import path
 
-from . import views
+from . import progress_views, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("applications/", views.application_list, name="application_list"),
+    path("tranches/<slug:slug>/apply/", views.application_create, name="application_create"),
+    path("applications/<uuid:public_id>/", views.application_detail, name="application_detail"),
+    path("applications/<uuid:public_id>/edit/", views.application_edit, name="application_edit"),
+    path("applications/<uuid:public_id>/submit/", views.application_submit, name="application_submit"),
+    path("applications/<uuid:public_id>/withdraw/", views.application_withdraw, name="application_withdraw"),
+    path("applications/<uuid:public_id>/attachments/", views.attachment_upload, name="attachment_upload"),
+    path(
+        "applications/<uuid:public_id>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="attachment_download",
+    ),
+    path(
+        "applications/<uuid:public_id>/attachments/<int:attachment_id>/delete/",
+        views.attachment_delete,
+        name="attachment_delete",
+    ),
+    path("progress/", progress_views.progress_list, name="progress-list"),
+    path("applications/<uuid:public_id>/progress/", progress_views.progress_detail, name="progress-detail"),
+    path("applications/<uuid:public_id>/progress/edit/", progress_views.progress_edit, name="progress-edit"),
+    path("applications/<uuid:public_id>/progress/submit/", progress_views.progress_submit, name="progress-submit"),
 ]

@@ -1,7 +1,323 @@
+"""The municipal portal. Each view parses the request, calls a selector or a service and renders.
+
+Every application is found through applications.selectors, so another municipality's application is a 404;
+what a user may do is asked of applications.permissions, and the services check it again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from grants.models import HousingType, Tranche
+from grants.selectors import open_tranches
+
+from . import permissions, selectors, services
+from .forms import (
+    ApplicationForm,
+    AttachmentForm,
+    UnitLineFormSet,
+    WithdrawForm,
+    add_service_errors,
+    initial_unit_lines,
+)
+from .models import Application, Attachment, Permanence, Status
+from .templatetags.instants import format_instant
+
+HOME_APPLICATIONS = 10
+LIST_PAGE_SIZE = 25
+UNIT_LINES_PREFIX = "lines"
+
+
+def _require(verdict: permissions.Verdict) -> None:
+    allowed, reason = verdict
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def _visible_application(user, public_id) -> Application:
+    try:
+        return selectors.application_for_detail(user=user, public_id=public_id)
+    except Application.DoesNotExist:
+        raise Http404(_("No application found.")) from None
+
+
+def _visible_attachment(user, public_id, attachment_id: int) -> Attachment:
+    try:
+        return selectors.attachment_visible_to(user=user, public_id=public_id, attachment_id=attachment_id)
+    except Attachment.DoesNotExist:
+        raise Http404(_("No attachment found.")) from None
+
+
+def _withdrawable(application: Application) -> bool:
+    return Status.WITHDRAWN in services.ALLOWED_TRANSITIONS.get(application.status, set())
+
+
+def _detail_url(application: Application, anchor: str = "") -> str:
+    url = reverse("portal:application_detail", args=[application.public_id])
+    return f"{url}#{anchor}" if anchor else url
 
 
 @login_required
 def home(request):
-    return render(request, "portal/home.html")
+    now = timezone.now()
+    user = request.user
+    applications = selectors.applications_with_totals(user=user)[:HOME_APPLICATIONS] if user.is_municipal else []
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "now": now,
+            "tranches": [
+                {"tranche": tranche, "closes_at": tranche.closes_at_in_force(now), "ceiling": tranche.ceiling_at(now)}
+                for tranche in open_tranches(now)
+            ],
+            "applications": applications,
+            "may_apply": permissions.can_apply(user)[0],
+        },
+    )
+
+
+@login_required
+def application_list(request):
+    applications = selectors.applications_with_totals(user=request.user)
+    page = Paginator(applications, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/application_list.html", {"page": page, "applications": page.object_list})
+
+
+@login_required
+def application_create(request, slug: str):
+    _require(permissions.can_apply(request.user))
+    tranche = next((tranche for tranche in open_tranches() if tranche.slug == slug), None)
+    if tranche is None:
+        raise Http404(_("This tranche does not take applications now."))
+    form = ApplicationForm(request.POST or None, windows=tranche.windows.all())
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.create_application(user=request.user, tranche=tranche, **form.changes())
+        except ValidationError as error:
+            add_service_errors(error, form=form)
+        else:
+            messages.success(request, _("Your draft has been saved. Now add the unit lines."))
+            return redirect("portal:application_edit", public_id=application.public_id)
+    return render(request, "portal/application_create.html", {"tranche": tranche, "form": form})
+
+
+def _unit_line_rules(tranche: Tranche, windows) -> dict:
+    """What the live totals on the edit page need: the maximum per unit by housing type and permanence."""
+    return {
+        "maxima": {
+            str(housing_type.pk): {
+                permanence: tranche.max_per_unit(permanence=permanence, housing_type=housing_type)
+                for permanence in Permanence.values
+            }
+            for housing_type in HousingType.objects.all()
+        },
+        "windows": {
+            str(window.pk): [[group.pk, group.name] for group in window.eligible_target_groups.all()]
+            for window in windows
+        },
+    }
+
+
+@login_required
+def application_edit(request, public_id):
+    application = _visible_application(request.user, public_id)
+    _require(permissions.can_edit(request.user, application))
+    windows = application.tranche.windows.prefetch_related("eligible_target_groups")
+    if request.method == "POST":
+        form = ApplicationForm(request.POST, windows=windows)
+        form_is_valid = form.is_valid()
+        window = form.selected_window() or application.window
+        formset = UnitLineFormSet(
+            request.POST,
+            prefix=UNIT_LINES_PREFIX,
+            form_kwargs={"target_groups": window.eligible_target_groups.all()},
+        )
+        if form_is_valid and formset.is_valid():
+            try:
+                services.save_draft(
+                    application=application, user=request.user, lines=formset.unit_lines(), **form.changes()
+                )
+            except ValidationError as error:
+                add_service_errors(error, form=form, line_forms=formset.filled_forms())
+            else:
+                messages.success(request, _("Your changes have been saved."))
+                return redirect(_detail_url(application))
+    else:
+        form = ApplicationForm(
+            windows=windows,
+            initial={
+                "window": application.window_id,
+                "project_name": application.project_name,
+                "location": application.location,
+                "description": application.description,
+                "planned_start": application.planned_start,
+                "planned_completion": application.planned_completion,
+            },
+        )
+        formset = UnitLineFormSet(
+            prefix=UNIT_LINES_PREFIX,
+            initial=initial_unit_lines(application),
+            form_kwargs={"target_groups": application.window.eligible_target_groups.all()},
+        )
+    return render(
+        request,
+        "portal/application_edit.html",
+        {
+            "application": application,
+            "form": form,
+            "formset": formset,
+            "unit_line_rules": _unit_line_rules(application.tranche, windows),
+        },
+    )
+
+
+def _detail_context(request, application: Application, *, attachment_form: AttachmentForm | None = None) -> dict:
+    user = request.user
+    lines = list(application.unit_lines.all())
+    status_changes = list(application.status_changes.all())
+    may_edit = permissions.can_edit(user, application)[0]
+    information_request = None
+    if application.status == Status.INFORMATION_REQUESTED:
+        information_request = next(
+            (change for change in reversed(status_changes) if change.to_status == Status.INFORMATION_REQUESTED), None
+        )
+    return {
+        "application": application,
+        "lines": lines,
+        "units_total": sum(line.units for line in lines),
+        "amount_total": sum((line.requested_amount for line in lines), Decimal("0")),
+        "attachments": application.attachments.all(),
+        "status_changes": status_changes,
+        "information_request": information_request,
+        "may_edit": may_edit,
+        "may_withdraw": _withdrawable(application) and permissions.can_withdraw(user, application)[0],
+        "attachment_form": attachment_form or (AttachmentForm() if may_edit else None),
+    }
+
+
+@login_required
+def application_detail(request, public_id):
+    application = _visible_application(request.user, public_id)
+    return render(request, "portal/application_detail.html", _detail_context(request, application))
+
+
+@login_required
+@require_POST
+def attachment_upload(request, public_id):
+    application = _visible_application(request.user, public_id)
+    _require(permissions.can_edit(request.user, application))
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment = services.add_attachment(
+                application=application,
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+            )
+        except ValidationError as error:
+            add_service_errors(error, form=form)
+        else:
+            messages.success(request, _("%(name)s has been added.") % {"name": attachment.original_name})
+            return redirect(_detail_url(application, "attachments"))
+    context = _detail_context(request, application, attachment_form=form)
+    return render(request, "portal/application_detail.html", context)
+
+
+@login_required
+def attachment_download(request, public_id, attachment_id: int):
+    attachment = _visible_attachment(request.user, public_id, attachment_id)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    # A municipality's documents stay out of shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def attachment_delete(request, public_id, attachment_id: int):
+    attachment = _visible_attachment(request.user, public_id, attachment_id)
+    services.delete_attachment(attachment=attachment, user=request.user)
+    messages.success(request, _("%(name)s has been removed.") % {"name": attachment.original_name})
+    return redirect(_detail_url(attachment.application, "attachments"))
+
+
+@login_required
+def application_submit(request, public_id):
+    """Confirm and submit a draft, or send back an application for which information was requested."""
+    application = _visible_application(request.user, public_id)
+    resubmission = application.status == Status.INFORMATION_REQUESTED
+    if request.method == "POST":
+        try:
+            if resubmission:
+                application = services.resubmit_application(application=application, user=request.user)
+            else:
+                application = services.submit_application(application=application, user=request.user)
+        except ValidationError as error:
+            problems = error.messages
+        else:
+            if resubmission:
+                messages.success(request, _("The requested information has been sent."))
+            else:
+                messages.success(
+                    request,
+                    _("Your application has been received: receipt number %(reference)s, received at %(at)s.")
+                    % {"reference": application.reference, "at": format_instant(application.received_at)},
+                )
+            return redirect(_detail_url(application))
+    elif resubmission:
+        problems = services.content_errors(application)
+    elif application.status == Status.DRAFT:
+        problems = services.submission_errors(application, now=timezone.now())
+    else:
+        problems = [_("This application has already been submitted (%(ref)s).") % {"ref": application.reference}]
+    may_submit, reason = permissions.can_submit(request.user, application)
+    return render(
+        request,
+        "portal/application_submit.html",
+        {
+            "application": application,
+            "resubmission": resubmission,
+            "problems": problems,
+            "may_submit": may_submit,
+            "refusal_reason": reason,
+            "can_be_sent": application.status in {Status.DRAFT, Status.INFORMATION_REQUESTED} and not problems,
+        },
+    )
+
+
+@login_required
+def application_withdraw(request, public_id):
+    application = _visible_application(request.user, public_id)
+    _require(permissions.can_withdraw(request.user, application))
+    if not _withdrawable(application):
+        raise PermissionDenied(_("Only a submitted application without a decision can be withdrawn."))
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_application(
+                application=application, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(error, form=form)
+        else:
+            messages.success(request, _("The application has been withdrawn."))
+            return redirect(_detail_url(application))
+    return render(request, "portal/application_withdraw.html", {"application": application, "form": form})

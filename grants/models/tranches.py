@@ -166,6 +166,9 @@ class TrancheAmendment(models.Model):
                 ),
                 name="amendment_value_matches_kind",
             ),
+            models.UniqueConstraint(
+                fields=["tranche", "kind", "publication_reference"], name="amendment_unique_per_publication"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,248 @@
+"""Portal forms. They parse input into the services' terms; the rules and their messages live in the services."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from grants.models import HousingType, TrancheTargetGroup, Window
+
+from .models import Application, AttachmentKind, Construction, Permanence, UnitLine
+from .services import UnitLineData
+
+LINE_ERROR_KEY = re.compile(r"lines-(?P<index>\d+)-(?P<field>\w+)")
+
+
+# Amounts as people write them: 7000, 7000,50, 7.000, 7.000,50, € 1.234.567 and 7000.50. Anything else is
+# refused rather than guessed: with a thousands dot, "7.000" would otherwise silently become seven euros.
+EURO_FORMATS = (
+    (re.compile(r"\d{1,3}(\.\d{3})+(,\d{1,2})?"), lambda v: v.replace(".", "").replace(",", ".")),
+    (re.compile(r"\d+(,\d{1,2})?"), lambda v: v.replace(",", ".")),
+    (re.compile(r"\d+(\.\d{1,2})?"), lambda v: v),
+    (re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?"), lambda v: v.replace(",", "")),
+)
+
+
+class EuroField(forms.DecimalField):
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = re.sub(r"[\s\u00a0€]", "", str(value))
+        negative = text.startswith("-")
+        text = text.removeprefix("-")
+        for pattern, normalise in EURO_FORMATS:
+            if pattern.fullmatch(text):
+                return super().to_python(("-" if negative else "") + normalise(text))
+        raise ValidationError(_("Write the amount in euros, for example 7.000 or 7000,50."), code="invalid")
+
+
+def _label(model, field: str) -> str:
+    return capfirst(model._meta.get_field(field).verbose_name)
+
+
+class NldsForm(forms.Form):
+    """Gives every widget its NL Design System class, so templates can render fields as they are."""
+
+    # Fields labelled "optional". Some others are not required by the form either, only so that the
+    # service can say what is missing in the domain's words; users must still fill them in.
+    optional_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css_class = "utrecht-checkbox utrecht-checkbox--html-input"
+            elif isinstance(widget, forms.Select):
+                css_class = "utrecht-select utrecht-select--html-select"
+            elif isinstance(widget, forms.Textarea):
+                css_class = "utrecht-textarea utrecht-textarea--html-textarea"
+            elif isinstance(widget, forms.FileInput):
+                css_class = "utrecht-file-input"
+            else:
+                css_class = "utrecht-textbox utrecht-textbox--html-input"
+            widget.attrs["class"] = css_class
+
+
+class ApplicationForm(NldsForm):
+    """The application's own fields. The window is asked only when the tranche has more than one."""
+
+    optional_fields = ("description", "planned_start", "planned_completion")
+    window = forms.ModelChoiceField(queryset=Window.objects.none(), label=_label(Application, "window"))
+    project_name = Application._meta.get_field("project_name").formfield()
+    location = Application._meta.get_field("location").formfield()
+    description = Application._meta.get_field("description").formfield(widget=forms.Textarea(attrs={"rows": 4}))
+    planned_start = Application._meta.get_field("planned_start").formfield(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    planned_completion = Application._meta.get_field("planned_completion").formfield(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, windows: QuerySet[Window], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = list(windows)
+        if len(choices) == 1:
+            self.only_window = choices[0]
+            del self.fields["window"]
+        else:
+            self.only_window = None
+            self.fields["window"].queryset = windows
+
+    def clean(self):
+        cleaned = super().clean()
+        start, completion = cleaned.get("planned_start"), cleaned.get("planned_completion")
+        if start and completion and completion < start:
+            self.add_error("planned_completion", _("The planned completion cannot be before the planned start."))
+        return cleaned
+
+    def selected_window(self) -> Window | None:
+        return self.only_window or self.cleaned_data.get("window")
+
+    def changes(self) -> dict:
+        """The cleaned values as keyword arguments for create_application and update_application."""
+        fields = ("project_name", "location", "description", "planned_start", "planned_completion")
+        return {"window": self.selected_window(), **{field: self.cleaned_data[field] for field in fields}}
+
+
+class UnitLineForm(NldsForm):
+    optional_fields = ("requested_amount", "planned_monthly_rent")
+
+    # Choices may stay empty here: the service names what is missing in the domain's words.
+    target_group = forms.ModelChoiceField(
+        queryset=TrancheTargetGroup.objects.none(), required=False, label=_label(UnitLine, "target_group")
+    )
+    housing_type = forms.ModelChoiceField(
+        queryset=HousingType.objects.all(), required=False, label=_label(UnitLine, "housing_type")
+    )
+    permanence = forms.ChoiceField(
+        choices=[("", "---------"), *Permanence.choices], required=False, label=_label(UnitLine, "permanence")
+    )
+    self_contained = forms.BooleanField(required=False, initial=True, label=_label(UnitLine, "self_contained"))
+    common_room = forms.BooleanField(required=False, label=_label(UnitLine, "common_room"))
+    construction = forms.ChoiceField(
+        choices=Construction.choices, initial=Construction.NEW_BUILD, label=_label(UnitLine, "construction")
+    )
+    # The upper bound keeps units × maximum per unit inside the money column; no project comes near it.
+    units = forms.IntegerField(
+        required=False, max_value=100_000, label=_label(UnitLine, "units"), widget=forms.NumberInput(attrs={"step": 1})
+    )
+    requested_amount = EuroField(
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        label=_label(UnitLine, "requested_amount"),
+        help_text=_("Leave empty to request the maximum; you may ask for less, not more."),
+    )
+    planned_monthly_rent = EuroField(
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        label=_label(UnitLine, "planned_monthly_rent"),
+    )
+
+    def __init__(self, *args, target_groups: QuerySet[TrancheTargetGroup], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target_group"].queryset = target_groups
+        for name in ("requested_amount", "planned_monthly_rent"):
+            self.fields[name].widget.attrs["inputmode"] = "decimal"
+
+    def unit_line_data(self) -> UnitLineData:
+        data = self.cleaned_data
+        return UnitLineData(
+            target_group=data["target_group"],
+            housing_type=data["housing_type"],
+            permanence=data["permanence"],
+            units=data["units"],
+            self_contained=data["self_contained"],
+            common_room=data["common_room"],
+            construction=data["construction"],
+            requested_amount=data["requested_amount"],
+            planned_monthly_rent=data["planned_monthly_rent"],
+        )
+
+
+class BaseUnitLineFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["DELETE"].label = _("Remove this line")
+        form.fields["DELETE"].widget.attrs["class"] = "utrecht-checkbox utrecht-checkbox--html-input"
+
+    def filled_forms(self) -> list[UnitLineForm]:
+        """The rows that become unit lines, in order: existing rows and new rows the user filled in, not removed."""
+        return [
+            form
+            for index, form in enumerate(self.forms)
+            if not self._should_delete_form(form) and (index < self.initial_form_count() or form.has_changed())
+        ]
+
+    def unit_lines(self) -> list[UnitLineData]:
+        return [form.unit_line_data() for form in self.filled_forms()]
+
+
+UnitLineFormSet = forms.formset_factory(
+    UnitLineForm, formset=BaseUnitLineFormSet, extra=1, can_delete=True, max_num=200, validate_max=True
+)
+
+
+def initial_unit_lines(application: Application) -> list[dict]:
+    """The saved lines as form values. An amount at its maximum shows empty, so it follows later changes of units."""
+    rows = []
+    for line in application.unit_lines.all():
+        maximum_per_unit = application.tranche.max_per_unit(permanence=line.permanence, housing_type=line.housing_type)
+        at_maximum = maximum_per_unit is not None and line.requested_amount == maximum_per_unit * line.units
+        rows.append(
+            {
+                "target_group": line.target_group_id,
+                "housing_type": line.housing_type_id,
+                "permanence": line.permanence,
+                "self_contained": line.self_contained,
+                "common_room": line.common_room,
+                "construction": line.construction,
+                "units": line.units,
+                "requested_amount": None if at_maximum else line.requested_amount,
+                "planned_monthly_rent": line.planned_monthly_rent,
+            }
+        )
+    return rows
+
+
+def add_service_errors(error: ValidationError, *, form: forms.Form, line_forms: list[forms.Form] = ()) -> None:
+    """Put a service's ValidationError on the field it names; "lines-<index>-<field>" is the index-th unit line."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, messages in error.message_dict.items():
+        match = LINE_ERROR_KEY.fullmatch(key)
+        if match and int(match["index"]) < len(line_forms):
+            line_form = line_forms[int(match["index"])]
+            line_form.add_error(match["field"] if match["field"] in line_form.fields else None, messages)
+        else:
+            form.add_error(key if key in form.fields else None, messages)
+
+
+class AttachmentForm(NldsForm):
+    kind = forms.ChoiceField(
+        choices=[("", "---------"), *AttachmentKind.choices], required=False, label=_("Kind of document")
+    )
+    # Empty files reach the service, which explains what is wrong with them.
+    file = forms.FileField(
+        allow_empty_file=True,
+        label=_("File"),
+        help_text=_("PDF, XLSX or DOCX."),
+        widget=forms.FileInput(attrs={"accept": ".pdf,.xlsx,.docx"}),
+    )
+
+
+class WithdrawForm(NldsForm):
+    reason = forms.CharField(
+        required=False,
+        label=_("Reason for withdrawing"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -1,0 +1,545 @@
+"""Reads of tranches, allocation runs, decisions and totals."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import TextIO
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from applications.models import Application, Permanence, ProgressReport, Status, UnitLine
+
+from .allocation import WindowInput, WindowResult, allocate
+from .models import (
+    AllocationLine,
+    AllocationRun,
+    Decision,
+    DecisionOutcome,
+    RankingInstant,
+    RunStatus,
+    Tranche,
+    TrancheAmendment,
+    Window,
+)
+from .ranking import Candidate
+
+
+def open_tranches(now: datetime | None = None) -> list[Tranche]:
+    """Tranches taking applications at `now`, earliest deadline first, with amendments and windows loaded.
+
+    The database narrows the candidates; Tranche.is_open_at decides, so amendments are applied by one rule.
+    """
+    now = now or timezone.now()
+    candidates = (
+        Tranche.objects.filter(opens_at__lte=now)
+        .filter(Q(closes_at__gt=now) | Q(amendments__new_closes_at__gt=now))
+        .distinct()
+        .prefetch_related("amendments", "windows")
+    )
+    return sorted(
+        (tranche for tranche in candidates if tranche.is_open_at(now)), key=lambda t: t.closes_at_in_force(now)
+    )
+
+
+@dataclass(frozen=True)
+class TrancheHistory:
+    """A tranche's ceiling and closing as first published, and every amendment since, in the order they took effect."""
+
+    original_ceiling: Decimal
+    original_closes_at: datetime
+    amendments: list[TrancheAmendment]
+
+
+def tranche_history(tranche: Tranche) -> TrancheHistory:
+    amendments = tranche.amendments.select_related("recorded_by").order_by("effective_at", "kind", "id")
+    return TrancheHistory(
+        original_ceiling=tranche.budget_ceiling, original_closes_at=tranche.closes_at, amendments=list(amendments)
+    )
+
+
+# --- allocation and decisions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComputedAllocation:
+    """A run's result before it is stored: what prepare_allocation saves and `allocate` prints."""
+
+    tranche: Tranche
+    window: Window | None
+    seed: int
+    prepared_at: datetime
+    windows: dict[str, Window]
+    results: list[WindowResult]
+    application_ids: dict[str, int]
+    inputs: list[dict]
+    rules: dict
+    ceiling: Decimal
+
+    @property
+    def requested(self) -> Decimal:
+        return sum((result.requested for result in self.results), Decimal("0"))
+
+    @property
+    def proposed(self) -> Decimal:
+        return sum((result.proposed for result in self.results), Decimal("0"))
+
+    @property
+    def oversubscription(self) -> Decimal:
+        return max(Decimal("0"), self.requested - self.ceiling)
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
+def granted_in_tranche(*, tranche: Tranche) -> dict[str, Decimal]:
+    """What each municipality (by CBS code) has been granted in the tranche by confirmed runs."""
+    rows = (
+        Decision.objects.filter(application__tranche=tranche)
+        .values("application__municipality__code")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["application__municipality__code"]: row["total"] for row in rows if row["total"]}
+
+
+def granted_per_window(*, tranche: Tranche) -> dict[int, Decimal]:
+    rows = (
+        Decision.objects.filter(application__tranche=tranche)
+        .values("application__window_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["application__window_id"]: row["total"] or Decimal("0") for row in rows}
+
+
+def _candidates(*, tranche: Tranche, windows: list[Window]) -> tuple[dict[int, list[Candidate]], dict[str, int]]:
+    """The eligible applications of the windows, with the unit counts the category rules need."""
+    rows = (
+        Application.objects.filter(tranche=tranche, window__in=windows, status=Status.ELIGIBLE)
+        .values("pk", "reference", "receipt_sequence", "municipality__code", "window_id", "received_at", "completed_at")
+        .annotate(
+            requested=Sum("unit_lines__requested_amount", default=Decimal("0")),
+            units=Sum("unit_lines__units", default=0),
+            units_not_self_contained=Sum("unit_lines__units", filter=Q(unit_lines__self_contained=False), default=0),
+            units_with_common_room=Sum("unit_lines__units", filter=Q(unit_lines__common_room=True), default=0),
+        )
+        .order_by()
+    )
+    by_completion = tranche.ranking_instant == RankingInstant.COMPLETION
+    per_window: dict[int, list[Candidate]] = {window.pk: [] for window in windows}
+    application_ids = {}
+    for row in rows:
+        application_ids[row["reference"]] = row["pk"]
+        per_window[row["window_id"]].append(
+            Candidate(
+                reference=row["reference"],
+                receipt_sequence=row["receipt_sequence"],
+                municipality=row["municipality__code"],
+                requested=row["requested"],
+                ranked_at=row["completed_at"] if by_completion else row["received_at"],
+                units=row["units"],
+                units_not_self_contained=row["units_not_self_contained"],
+                units_with_common_room=row["units_with_common_room"],
+            )
+        )
+    return per_window, application_ids
+
+
+def _candidate_snapshot(window_code: str, candidate: Candidate) -> dict:
+    return {
+        "window": window_code,
+        "reference": candidate.reference,
+        "receipt_sequence": candidate.receipt_sequence,
+        "municipality": candidate.municipality,
+        "requested": _money(candidate.requested),
+        "ranked_at": candidate.ranked_at.isoformat(),
+        "units": candidate.units,
+        "units_not_self_contained": candidate.units_not_self_contained,
+        "units_with_common_room": candidate.units_with_common_room,
+    }
+
+
+def _transfer_room(*, tranche: Tranche, window: Window) -> Decimal:
+    """Unused budget of the tranche's other windows that already have a confirmed run."""
+    confirmed = Window.objects.filter(tranche=tranche, allocation_runs__status=RunStatus.CONFIRMED).exclude(
+        pk=window.pk
+    )
+    granted = granted_per_window(tranche=tranche)
+    unused = sum((w.budget_ceiling - granted.get(w.pk, Decimal("0")) for w in confirmed), Decimal("0"))
+    return max(Decimal("0"), unused)
+
+
+def compute_allocation(
+    *, tranche: Tranche, window: Window | None = None, seed: int, at: datetime | None = None
+) -> ComputedAllocation:
+    """Rank and allocate the eligible applications of one window, or of every window of the tranche.
+
+    Uses the tranche's ceiling in force at `at` less what confirmed runs already granted. Writes nothing.
+    """
+    at = at or timezone.now()
+    tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
+    windows = [window] if window is not None else list(tranche.windows.order_by("code"))
+    per_window, application_ids = _candidates(tranche=tranche, windows=windows)
+    granted = granted_in_tranche(tranche=tranche)
+    tranche_ceiling = tranche.ceiling_at(at)
+    tranche_room = max(Decimal("0"), tranche_ceiling - sum(granted.values(), Decimal("0")))
+    transfer_room = (
+        _transfer_room(tranche=tranche, window=window)
+        if window is not None and tranche.transfer_unused_between_windows
+        else Decimal("0")
+    )
+    inputs = [
+        WindowInput(
+            code=w.code,
+            ceiling=w.budget_ceiling + transfer_room,
+            candidates=per_window[w.pk],
+            method=w.ranking_method,
+            tie_break=w.tie_break,
+            category_rule=w.category_rule,
+        )
+        for w in windows
+    ]
+    rules = {
+        "tranche": tranche.slug,
+        "prepared_at": at.isoformat(),
+        "seed": seed,
+        "ranking_instant": tranche.ranking_instant,
+        "last_application_rule": tranche.last_application_rule,
+        "max_per_municipality": _money(tranche.max_per_municipality),
+        "transfer_unused_between_windows": tranche.transfer_unused_between_windows,
+        "tranche_ceiling": _money(tranche_ceiling),
+        "tranche_room": _money(tranche_room),
+        "granted_before": {code: _money(amount) for code, amount in sorted(granted.items())},
+        "windows": [
+            {
+                "code": w.code,
+                "budget_ceiling": _money(w.budget_ceiling),
+                "ceiling": _money(item.ceiling),
+                "ranking_method": w.ranking_method,
+                "tie_break": w.tie_break,
+                "category_rule": w.category_rule,
+            }
+            for w, item in zip(windows, inputs, strict=True)
+        ],
+    }
+    results = allocate_from_rules(rules=rules, inputs=inputs)
+    for described, result in zip(rules["windows"], results, strict=True):
+        described["lottery_day"] = result.lottery_day.isoformat() if result.lottery_day else None
+        described["pro_rata_fraction"] = str(result.pro_rata_fraction) if result.pro_rata_fraction else None
+        described["ceiling_used"] = _money(result.ceiling)
+        described["transferred_in"] = _money(result.transferred_in)
+    snapshot = [_candidate_snapshot(result.code, line.candidate) for result in results for line in result.lines]
+    ceiling = min(inputs[0].ceiling, tranche_room) if window is not None else tranche_room
+    return ComputedAllocation(
+        tranche=tranche,
+        window=window,
+        seed=seed,
+        prepared_at=at,
+        windows={w.code: w for w in windows},
+        results=results,
+        application_ids=application_ids,
+        inputs=snapshot,
+        rules=rules,
+        ceiling=ceiling,
+    )
+
+
+def allocate_from_rules(*, rules: dict, inputs: list[WindowInput]) -> list[WindowResult]:
+    def money(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    return allocate(
+        inputs,
+        seed=rules["seed"],
+        tranche_room=Decimal(rules["tranche_room"]),
+        rule=rules["last_application_rule"],
+        municipal_cap=money(rules["max_per_municipality"]),
+        municipal_granted={code: Decimal(amount) for code, amount in rules["granted_before"].items()},
+        transfer=rules["transfer_unused_between_windows"],
+    )
+
+
+def reproduce_run(*, run: AllocationRun) -> list[WindowResult]:
+    """Redo a run from nothing but its stored inputs and rules, as an auditor would."""
+    candidates: dict[str, list[Candidate]] = {}
+    for item in run.inputs:
+        candidates.setdefault(item["window"], []).append(
+            Candidate(
+                reference=item["reference"],
+                receipt_sequence=item["receipt_sequence"],
+                municipality=item["municipality"],
+                requested=Decimal(item["requested"]),
+                ranked_at=datetime.fromisoformat(item["ranked_at"]),
+                units=item["units"],
+                units_not_self_contained=item["units_not_self_contained"],
+                units_with_common_room=item["units_with_common_room"],
+            )
+        )
+    inputs = [
+        WindowInput(
+            code=w["code"],
+            ceiling=Decimal(w["ceiling"]),
+            candidates=candidates.get(w["code"], []),
+            method=w["ranking_method"],
+            tie_break=w["tie_break"],
+            category_rule=w["category_rule"],
+        )
+        for w in run.rules["windows"]
+    ]
+    return allocate_from_rules(rules=run.rules, inputs=inputs)
+
+
+def run_is_reproducible(*, run: AllocationRun) -> bool:
+    """True when redoing the run from its snapshot gives exactly the stored lines."""
+    stored = list(
+        run.lines.order_by("window__code", "rank").values_list(
+            "window__code", "rank", "application__reference", "proposed", "outcome", "reason"
+        )
+    )
+    redone = [
+        (result.code, line.rank, line.candidate.reference, line.proposed, line.outcome, line.reason)
+        for result in sorted(reproduce_run(run=run), key=lambda r: r.code)
+        for line in result.lines
+    ]
+    return stored == redone
+
+
+def run_lines(*, run: AllocationRun) -> QuerySet[AllocationLine]:
+    return run.lines.select_related("application__municipality", "window").order_by("window__code", "rank")
+
+
+RANKED_LIST_COLUMNS = (
+    "window",
+    "rank",
+    "reference",
+    "municipality_code",
+    "municipality",
+    "category",
+    "drawn",
+    "requested",
+    "proposed",
+    "cumulative",
+    "outcome",
+    "reason",
+)
+
+
+def write_ranked_list_csv(*, run: AllocationRun, stream: TextIO) -> None:
+    """The run's ranked list as CSV, for the back office export."""
+    writer = csv.writer(stream)
+    writer.writerow(RANKED_LIST_COLUMNS)
+    for line in run_lines(run=run):
+        writer.writerow(
+            [
+                line.window.code,
+                line.rank,
+                line.application.reference,
+                line.application.municipality.code,
+                line.application.municipality.name,
+                line.category,
+                "yes" if line.drawn else "no",
+                _money(line.requested),
+                _money(line.proposed),
+                _money(line.cumulative),
+                line.outcome,
+                line.reason,
+            ]
+        )
+
+
+def decisions_visible_to(*, user) -> QuerySet[Decision]:
+    qs = Decision.objects.select_related("application__municipality", "run__tranche")
+    if user.is_agency:
+        return qs
+    if user.is_municipal:
+        return qs.filter(application__municipality_id=user.municipality_id)
+    return qs.none()
+
+
+EXCHANGE_COLUMNS = (
+    "reference",
+    "municipality_code",
+    "window",
+    "project_name",
+    "received_at",
+    "target_group",
+    "housing_type",
+    "permanence",
+    "self_contained",
+    "common_room",
+    "units",
+    "requested_amount",
+)
+
+
+def application_rows(*, tranche: Tranche) -> Iterator[dict[str, str]]:
+    """The tranche's submitted applications in the exchange format, one row per unit line, in receipt order."""
+    lines = (
+        UnitLine.objects.filter(application__tranche=tranche)
+        .exclude(application__status=Status.DRAFT)
+        .order_by("application__receipt_sequence", "id")
+        .values_list(
+            "application__reference",
+            "application__municipality__code",
+            "application__window__code",
+            "application__project_name",
+            "application__received_at",
+            "target_group__code",
+            "housing_type__code",
+            "permanence",
+            "self_contained",
+            "common_room",
+            "units",
+            "requested_amount",
+        )
+    )
+    for values in lines.iterator(chunk_size=2000):
+        row = dict(zip(EXCHANGE_COLUMNS, values, strict=True))
+        row["received_at"] = timezone.localtime(row["received_at"]).isoformat()
+        row["self_contained"] = "yes" if row["self_contained"] else "no"
+        row["common_room"] = "yes" if row["common_room"] else "no"
+        row["units"] = str(row["units"])
+        row["requested_amount"] = _money(row["requested_amount"])
+        yield row
+
+
+@dataclass(frozen=True)
+class TrancheTotals:
+    budget: Decimal
+    requested: Decimal
+    oversubscription: Decimal
+    applications_received: int
+    municipalities_applied: int
+    applications_granted: int
+    municipalities_granted: int
+    amount_granted: Decimal
+    units_permanent: int
+    units_flexible: int
+    units_total: int
+    units_by_target_group: dict[str, int]
+    units_by_national_group: dict[str, int]
+
+
+def tranche_totals(*, tranche: Tranche, at: datetime | None = None) -> TrancheTotals:
+    """Applied and granted figures of a tranche, summed by the database.
+
+    Received means submitted and not withdrawn; granted means a decision granting all or part of the request.
+    Units count the whole application, also when it was only partly granted.
+    """
+    at = at or timezone.now()
+    tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
+    budget = tranche.ceiling_at(at)
+    received = Application.objects.filter(tranche=tranche).exclude(status__in=[Status.DRAFT, Status.WITHDRAWN])
+    applied = received.aggregate(applications=Count("pk"), municipalities=Count("municipality", distinct=True))
+    requested = UnitLine.objects.filter(application__in=received).aggregate(
+        total=Sum("requested_amount", default=Decimal("0"))
+    )["total"]
+    grants = Decision.objects.filter(application__tranche=tranche).exclude(outcome=DecisionOutcome.REFUSED)
+    granted = grants.aggregate(
+        applications=Count("pk"),
+        municipalities=Count("application__municipality", distinct=True),
+        amount=Sum("amount", default=Decimal("0")),
+    )
+    granted_lines = UnitLine.objects.filter(application__decision__in=grants)
+    units = granted_lines.aggregate(
+        permanent=Sum("units", filter=Q(permanence=Permanence.PERMANENT), default=0),
+        flexible=Sum("units", filter=Q(permanence=Permanence.FLEXIBLE), default=0),
+        total=Sum("units", default=0),
+    )
+    by_group = granted_lines.values("target_group__code").annotate(units=Sum("units")).order_by("target_group__code")
+    by_national = (
+        granted_lines.values("target_group__national_group__code")
+        .annotate(units=Sum("units"))
+        .order_by("target_group__national_group__code")
+    )
+    return TrancheTotals(
+        budget=budget,
+        requested=requested,
+        oversubscription=max(Decimal("0"), requested - budget),
+        applications_received=applied["applications"],
+        municipalities_applied=applied["municipalities"],
+        applications_granted=granted["applications"],
+        municipalities_granted=granted["municipalities"],
+        amount_granted=granted["amount"],
+        units_permanent=units["permanent"],
+        units_flexible=units["flexible"],
+        units_total=units["total"],
+        units_by_target_group={row["target_group__code"]: row["units"] for row in by_group},
+        units_by_national_group={row["target_group__national_group__code"]: row["units"] for row in by_national},
+    )
+
+
+# --- settlement -----------------------------------------------------------------------------------------
+
+
+def _cents_down(amount: Fraction) -> Decimal:
+    return Decimal(math.floor(amount * 100)).scaleb(-2)
+
+
+@dataclass(frozen=True)
+class ComputedSettlementLine:
+    unit_line: UnitLine
+    units_granted: int
+    units_realised: int
+    amount_granted: Decimal
+    amount_settled: Decimal
+
+
+@dataclass(frozen=True)
+class ComputedSettlement:
+    report: ProgressReport | None
+    amount_paid: Decimal
+    lines: list[ComputedSettlementLine]
+
+    @property
+    def amount_settled(self) -> Decimal:
+        return sum((line.amount_settled for line in self.lines), Decimal("0"))
+
+    @property
+    def amount_reclaimed(self) -> Decimal:
+        return self.amount_paid - self.amount_settled
+
+    @property
+    def units_granted(self) -> int:
+        return sum(line.units_granted for line in self.lines)
+
+    @property
+    def units_realised(self) -> int:
+        return sum(line.units_realised for line in self.lines)
+
+
+def compute_settlement(*, decision: Decision) -> ComputedSettlement:
+    """The settlement of a grant from its latest progress report; nothing is realised without one.
+
+    A unit line's share of the grant is its requested amount × amount granted / amount requested (its whole
+    request for a full grant). A unit not realised is not funded: the line gets its share × realised / granted
+    units. Each line is rounded down to the cent, computed exactly, so the settled total never exceeds the
+    grant. The grant is taken to have been paid in full as an advance: the reclaim is the grant less the
+    settled total.
+    """
+    application = decision.application
+    report = application.progress_reports.filter(is_latest=True).first()
+    realised = dict(report.realised_units.values_list("unit_line_id", "units")) if report else {}
+    granted_share = Fraction(decision.amount) / Fraction(decision.requested)
+    lines = []
+    for line in application.unit_lines.select_related("target_group", "housing_type").order_by("pk"):
+        share = Fraction(line.requested_amount) * granted_share
+        units_realised = realised.get(line.pk, 0)
+        lines.append(
+            ComputedSettlementLine(
+                unit_line=line,
+                units_granted=line.units,
+                units_realised=units_realised,
+                amount_granted=_cents_down(share),
+                amount_settled=_cents_down(share * units_realised / line.units),
+            )
+        )
+    return ComputedSettlement(report=report, amount_paid=decision.amount, lines=lines)

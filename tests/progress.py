@@ -1,0 +1,82 @@
+"""Helpers for the progress report and settlement tests: granted applications and their reports."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from applications import services
+from applications.models import Application, ProgressReport
+from grants.models import Settlement
+from grants.services import confirm_settlement, prepare_settlement
+
+from .factories import ApplicationFactory, TrancheFactory, UnitLineFactory, UserFactory
+from .ministry import allocate
+
+TEN_HOMELESS = ("homeless", 10, "permanent", None)
+
+
+def granted(*, municipality: str = "GM0344", lines=(TEN_HOMELESS,), ceiling: str = "1000000.00") -> Application:
+    """A granted application, decided by a real allocation run so its decision and deadlines are the real ones.
+
+    lines: (tranche group code, units, permanence, requested amount or None for the maximum of € 7.000 a unit).
+    A ceiling below the request makes it a partial grant of the ceiling.
+    """
+    tranche = TrancheFactory(budget_ceiling=Decimal(ceiling))
+    application = ApplicationFactory(eligible=True, tranche=tranche, municipality__code=municipality, lines=[])
+    for group, units, permanence, amount in lines:
+        extra = {} if amount is None else {"requested_amount": Decimal(amount)}
+        UnitLineFactory(application=application, group_code=group, units=units, permanence=permanence, **extra)
+    allocate(tranche)
+    return Application.objects.select_related("decision", "municipality").get(pk=application.pk)
+
+
+def signatory_of(application: Application):
+    return UserFactory(signatory=True, municipality=application.municipality)
+
+
+def realised_by_line(application: Application, units: list[int]) -> dict[int, int]:
+    lines = list(application.unit_lines.order_by("pk"))
+    assert len(lines) == len(units)
+    return {line.pk: count for line, count in zip(lines, units, strict=True)}
+
+
+def prepare(
+    application: Application,
+    user,
+    *,
+    started: date | None = None,
+    completed: date | None = None,
+    realised: list[int] | None = None,
+    remarks: str = "",
+) -> ProgressReport:
+    """Save a draft report; realised units per unit line in line order, none realised when left out."""
+    units = realised if realised is not None else [0] * application.unit_lines.count()
+    return services.save_progress_report(
+        application=application,
+        user=user,
+        construction_started_on=started,
+        completed_on=completed,
+        realised=realised_by_line(application, units),
+        delay_remarks=remarks,
+    )
+
+
+def submit(application: Application, **report) -> ProgressReport:
+    """Prepare and submit a report as a signatory of the application's municipality."""
+    signatory = signatory_of(application)
+    return services.submit_progress_report(report=prepare(application, signatory, **report), user=signatory)
+
+
+def completed(application: Application, realised: list[int]) -> ProgressReport:
+    """Report the project complete today, started a month ago, with these units realised per line."""
+    today = timezone.localdate()
+    return submit(application, started=today - timedelta(days=30), completed=today, realised=realised)
+
+
+def settle(application: Application) -> Settlement:
+    """Prepare and confirm the settlement by two agency users."""
+    settlement = prepare_settlement(decision=application.decision, user=UserFactory(assessor=True))
+    return confirm_settlement(settlement=settlement, user=UserFactory(approver=True))
