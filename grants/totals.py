@@ -1,6 +1,6 @@
 """The ministry's totals: computed with SQL aggregates, stored as one generation of TotalsRow rows.
 
-Definitions (also in docs/ministry.md):
+Definitions (also in README.md, "How the totals are computed"):
 - submitted: every application that was submitted and not withdrawn, whatever its assessment;
 - granted: an application whose decision is granted or partially granted;
 - units granted: all units of a granted or partially granted application (a partial grant funds the project,
