@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
     "accounts",
@@ -147,6 +148,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Thuisfonds API",
     "DESCRIPTION": "Regeling huisvesting aandachtsgroepen: tranches, applications and totals.",
     "VERSION": "1.0.0",
+    # The API documentation page loads Swagger UI from our own static files, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -1,8 +1,10 @@
 import os
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
+from config.celery import app as celery_app
 from grants.services import load_reference_data
 
 
@@ -10,21 +12,49 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.fixturenames.append("_require_postgres")
+        if item.get_closest_marker("redis"):
+            item.fixturenames.append("_require_redis")
+
+
+def _missing(service: str, how: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"This test needs {service}; CI must run with {how}.")
+    pytest.skip(f"needs {service}: set {how}")
 
 
 @pytest.fixture
 def _require_postgres():
-    if connection.vendor == "postgresql":
-        return
-    if os.environ.get("CI"):
-        pytest.fail("This test needs PostgreSQL; CI must run with DATABASE_URL pointing at PostgreSQL.")
-    pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if connection.vendor != "postgresql":
+        _missing("PostgreSQL", "DATABASE_URL=postgres://...")
+
+
+@pytest.fixture
+def _require_redis():
+    if not django_settings.REDIS_URL:
+        _missing("Redis", "REDIS_URL=redis://...")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _celery_tasks_run_in_the_test():
+    # With REDIS_URL set, tasks would otherwise go to a worker that a test does not have; the tests marked
+    # `redis` start a real worker themselves.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     # Reference data is data, not test set-up: load it once, as a real installation has it.
     with django_db_blocker.unblock():
+        load_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    # A transactional test empties every table when it ends, reference data included: load it again.
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
         load_reference_data()
 
 
