@@ -12,11 +12,12 @@ logger = logging.getLogger(__name__)
 
 AGENCY_GROUP = "Agency"
 
-# What agency staff may do in the back office, per app and model. Applications are only read there:
-# their status changes go through the admin actions, which call the application services.
+# What agency staff may do in the back office, per app and model. Applications are only read there (adding is the
+# tranche's CSV import): their status changes go through the admin actions, which call the application services.
+# Allocation runs: add prepares, change confirms, delete discards a preview; grants.permissions decides who may.
 AGENCY_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "applications": {
-        "application": ("view",),
+        "application": ("view", "add"),
         "unitline": ("view",),
         "attachment": ("view",),
         "statuschange": ("view",),
@@ -34,6 +35,8 @@ AGENCY_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "municipality": ("view",),
         "targetgroup": ("view",),
         "housingtype": ("view",),
+        "allocationrun": ("view", "add", "change", "delete"),
+        "decision": ("view",),
         "settlement": ("view",),
         "settlementline": ("view",),
     },

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import settlement_admin  # noqa: F401 (registers the follow-up, progress report and settlement admin)
+from .allocation_admin import TrancheAllocationPages  # also registers the allocation run and decision admin
 from .models import (
     AmendmentKind,
     HousingType,
@@ -199,7 +200,7 @@ class NewAmendmentInline(admin.TabularInline):
 
 
 @admin.register(Tranche)
-class TrancheAdmin(HistoryWithoutRevertAdmin):
+class TrancheAdmin(TrancheAllocationPages, HistoryWithoutRevertAdmin):
     list_display = (
         "title",
         "slug",

@@ -20,6 +20,12 @@ def can_prepare_allocation(user) -> Verdict:
     return True, ""
 
 
+def can_import_applications(user) -> Verdict:
+    if not user.is_agency:
+        return False, _("Only agency staff can import applications.")
+    return True, ""
+
+
 def can_confirm_allocation(user, run: AllocationRun) -> Verdict:
     """Four eyes: an approver other than the one who prepared the preview."""
     if user.role != Role.AGENCY_APPROVER:

@@ -1,70 +1,22 @@
-"""Reads of tranches, allocation runs, decisions and totals."""
+"""Reads of allocation runs and decisions: computing a run, reproducing it, its ranked list."""
 
 from __future__ import annotations
 
 import csv
-import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import TextIO
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from applications.models import Application, Permanence, ProgressReport, Status, UnitLine
+from applications.models import Application, Status
 
-from .allocation import WindowInput, WindowResult, allocate
-from .models import (
-    AllocationLine,
-    AllocationRun,
-    Decision,
-    DecisionOutcome,
-    RankingInstant,
-    RunStatus,
-    Tranche,
-    TrancheAmendment,
-    Window,
-)
-from .ranking import Candidate
-
-
-def open_tranches(now: datetime | None = None) -> list[Tranche]:
-    """Tranches taking applications at `now`, earliest deadline first, with amendments and windows loaded.
-
-    The database narrows the candidates; Tranche.is_open_at decides, so amendments are applied by one rule.
-    """
-    now = now or timezone.now()
-    candidates = (
-        Tranche.objects.filter(opens_at__lte=now)
-        .filter(Q(closes_at__gt=now) | Q(amendments__new_closes_at__gt=now))
-        .distinct()
-        .prefetch_related("amendments", "windows")
-    )
-    return sorted(
-        (tranche for tranche in candidates if tranche.is_open_at(now)), key=lambda t: t.closes_at_in_force(now)
-    )
-
-
-@dataclass(frozen=True)
-class TrancheHistory:
-    """A tranche's ceiling and closing as first published, and every amendment since, in the order they took effect."""
-
-    original_ceiling: Decimal
-    original_closes_at: datetime
-    amendments: list[TrancheAmendment]
-
-
-def tranche_history(tranche: Tranche) -> TrancheHistory:
-    amendments = tranche.amendments.select_related("recorded_by").order_by("effective_at", "kind", "id")
-    return TrancheHistory(
-        original_ceiling=tranche.budget_ceiling, original_closes_at=tranche.closes_at, amendments=list(amendments)
-    )
-
-
-# --- allocation and decisions ---------------------------------------------------------------------------
+from ..allocation import WindowInput, WindowResult, allocate
+from ..models import AllocationLine, AllocationRun, Decision, RankingInstant, RunStatus, Tranche, Window
+from ..ranking import Candidate
+from .exchange import _money
 
 
 @dataclass(frozen=True)
@@ -93,10 +45,6 @@ class ComputedAllocation:
     @property
     def oversubscription(self) -> Decimal:
         return max(Decimal("0"), self.requested - self.ceiling)
-
-
-def _money(amount: Decimal | None) -> str | None:
-    return None if amount is None else f"{amount:.2f}"
 
 
 def granted_in_tranche(*, tranche: Tranche) -> dict[str, Decimal]:
@@ -362,184 +310,3 @@ def decisions_visible_to(*, user) -> QuerySet[Decision]:
     if user.is_municipal:
         return qs.filter(application__municipality_id=user.municipality_id)
     return qs.none()
-
-
-EXCHANGE_COLUMNS = (
-    "reference",
-    "municipality_code",
-    "window",
-    "project_name",
-    "received_at",
-    "target_group",
-    "housing_type",
-    "permanence",
-    "self_contained",
-    "common_room",
-    "units",
-    "requested_amount",
-)
-
-
-def application_rows(*, tranche: Tranche) -> Iterator[dict[str, str]]:
-    """The tranche's submitted applications in the exchange format, one row per unit line, in receipt order."""
-    lines = (
-        UnitLine.objects.filter(application__tranche=tranche)
-        .exclude(application__status=Status.DRAFT)
-        .order_by("application__receipt_sequence", "id")
-        .values_list(
-            "application__reference",
-            "application__municipality__code",
-            "application__window__code",
-            "application__project_name",
-            "application__received_at",
-            "target_group__code",
-            "housing_type__code",
-            "permanence",
-            "self_contained",
-            "common_room",
-            "units",
-            "requested_amount",
-        )
-    )
-    for values in lines.iterator(chunk_size=2000):
-        row = dict(zip(EXCHANGE_COLUMNS, values, strict=True))
-        row["received_at"] = timezone.localtime(row["received_at"]).isoformat()
-        row["self_contained"] = "yes" if row["self_contained"] else "no"
-        row["common_room"] = "yes" if row["common_room"] else "no"
-        row["units"] = str(row["units"])
-        row["requested_amount"] = _money(row["requested_amount"])
-        yield row
-
-
-@dataclass(frozen=True)
-class TrancheTotals:
-    budget: Decimal
-    requested: Decimal
-    oversubscription: Decimal
-    applications_received: int
-    municipalities_applied: int
-    applications_granted: int
-    municipalities_granted: int
-    amount_granted: Decimal
-    units_permanent: int
-    units_flexible: int
-    units_total: int
-    units_by_target_group: dict[str, int]
-    units_by_national_group: dict[str, int]
-
-
-def tranche_totals(*, tranche: Tranche, at: datetime | None = None) -> TrancheTotals:
-    """Applied and granted figures of a tranche, summed by the database.
-
-    Received means submitted and not withdrawn; granted means a decision granting all or part of the request.
-    Units count the whole application, also when it was only partly granted.
-    """
-    at = at or timezone.now()
-    tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
-    budget = tranche.ceiling_at(at)
-    received = Application.objects.filter(tranche=tranche).exclude(status__in=[Status.DRAFT, Status.WITHDRAWN])
-    applied = received.aggregate(applications=Count("pk"), municipalities=Count("municipality", distinct=True))
-    requested = UnitLine.objects.filter(application__in=received).aggregate(
-        total=Sum("requested_amount", default=Decimal("0"))
-    )["total"]
-    grants = Decision.objects.filter(application__tranche=tranche).exclude(outcome=DecisionOutcome.REFUSED)
-    granted = grants.aggregate(
-        applications=Count("pk"),
-        municipalities=Count("application__municipality", distinct=True),
-        amount=Sum("amount", default=Decimal("0")),
-    )
-    granted_lines = UnitLine.objects.filter(application__decision__in=grants)
-    units = granted_lines.aggregate(
-        permanent=Sum("units", filter=Q(permanence=Permanence.PERMANENT), default=0),
-        flexible=Sum("units", filter=Q(permanence=Permanence.FLEXIBLE), default=0),
-        total=Sum("units", default=0),
-    )
-    by_group = granted_lines.values("target_group__code").annotate(units=Sum("units")).order_by("target_group__code")
-    by_national = (
-        granted_lines.values("target_group__national_group__code")
-        .annotate(units=Sum("units"))
-        .order_by("target_group__national_group__code")
-    )
-    return TrancheTotals(
-        budget=budget,
-        requested=requested,
-        oversubscription=max(Decimal("0"), requested - budget),
-        applications_received=applied["applications"],
-        municipalities_applied=applied["municipalities"],
-        applications_granted=granted["applications"],
-        municipalities_granted=granted["municipalities"],
-        amount_granted=granted["amount"],
-        units_permanent=units["permanent"],
-        units_flexible=units["flexible"],
-        units_total=units["total"],
-        units_by_target_group={row["target_group__code"]: row["units"] for row in by_group},
-        units_by_national_group={row["target_group__national_group__code"]: row["units"] for row in by_national},
-    )
-
-
-# --- settlement -----------------------------------------------------------------------------------------
-
-
-def _cents_down(amount: Fraction) -> Decimal:
-    return Decimal(math.floor(amount * 100)).scaleb(-2)
-
-
-@dataclass(frozen=True)
-class ComputedSettlementLine:
-    unit_line: UnitLine
-    units_granted: int
-    units_realised: int
-    amount_granted: Decimal
-    amount_settled: Decimal
-
-
-@dataclass(frozen=True)
-class ComputedSettlement:
-    report: ProgressReport | None
-    amount_paid: Decimal
-    lines: list[ComputedSettlementLine]
-
-    @property
-    def amount_settled(self) -> Decimal:
-        return sum((line.amount_settled for line in self.lines), Decimal("0"))
-
-    @property
-    def amount_reclaimed(self) -> Decimal:
-        return self.amount_paid - self.amount_settled
-
-    @property
-    def units_granted(self) -> int:
-        return sum(line.units_granted for line in self.lines)
-
-    @property
-    def units_realised(self) -> int:
-        return sum(line.units_realised for line in self.lines)
-
-
-def compute_settlement(*, decision: Decision) -> ComputedSettlement:
-    """The settlement of a grant from its latest progress report; nothing is realised without one.
-
-    A unit line's share of the grant is its requested amount × amount granted / amount requested (its whole
-    request for a full grant). A unit not realised is not funded: the line gets its share × realised / granted
-    units. Each line is rounded down to the cent, computed exactly, so the settled total never exceeds the
-    grant. The grant is taken to have been paid in full as an advance: the reclaim is the grant less the
-    settled total.
-    """
-    application = decision.application
-    report = application.progress_reports.filter(is_latest=True).first()
-    realised = dict(report.realised_units.values_list("unit_line_id", "units")) if report else {}
-    granted_share = Fraction(decision.amount) / Fraction(decision.requested)
-    lines = []
-    for line in application.unit_lines.select_related("target_group", "housing_type").order_by("pk"):
-        share = Fraction(line.requested_amount) * granted_share
-        units_realised = realised.get(line.pk, 0)
-        lines.append(
-            ComputedSettlementLine(
-                unit_line=line,
-                units_granted=line.units,
-                units_realised=units_realised,
-                amount_granted=_cents_down(share),
-                amount_settled=_cents_down(share * units_realised / line.units),
-            )
-        )
-    return ComputedSettlement(report=report, amount_paid=decision.amount, lines=lines)
