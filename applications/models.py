@@ -32,6 +32,17 @@ class Status(models.TextChoices):
 EDITABLE_STATUSES = {Status.DRAFT, Status.INFORMATION_REQUESTED}
 DECIDED_STATUSES = {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED}
 
+# The lifecycle: which status may follow which. applications.services makes every change through it.
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.SUBMITTED},
+    Status.SUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
+    Status.IN_REVIEW: {Status.INFORMATION_REQUESTED, Status.ELIGIBLE, Status.INELIGIBLE, Status.WITHDRAWN},
+    Status.INFORMATION_REQUESTED: {Status.RESUBMITTED, Status.WITHDRAWN},
+    Status.RESUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
+    Status.ELIGIBLE: {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED, Status.WITHDRAWN},
+    Status.INELIGIBLE: {Status.REFUSED},
+}
+
 
 class ApplicationQuerySet(models.QuerySet):
     def submitted(self):
@@ -114,6 +125,10 @@ class Application(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_withdrawable(self) -> bool:
+        return Status.WITHDRAWN in ALLOWED_TRANSITIONS.get(self.status, set())
 
 
 class Permanence(models.TextChoices):

@@ -21,6 +21,7 @@ from grants.models import HousingType, RentLimit, Settlement, SettlementStatus, 
 
 from . import permissions, signals
 from .models import (
+    ALLOWED_TRANSITIONS,
     Application,
     Attachment,
     AttachmentKind,
@@ -35,15 +36,6 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    Status.DRAFT: {Status.SUBMITTED},
-    Status.SUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
-    Status.IN_REVIEW: {Status.INFORMATION_REQUESTED, Status.ELIGIBLE, Status.INELIGIBLE, Status.WITHDRAWN},
-    Status.INFORMATION_REQUESTED: {Status.RESUBMITTED, Status.WITHDRAWN},
-    Status.RESUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
-    Status.ELIGIBLE: {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED, Status.WITHDRAWN},
-    Status.INELIGIBLE: {Status.REFUSED},
-}
 
 # Detected content type -> the file name endings such content may carry.
 ALLOWED_ATTACHMENT_TYPES = {

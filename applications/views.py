@@ -59,10 +59,6 @@ def _visible_attachment(user, public_id, attachment_id: int) -> Attachment:
         raise Http404(_("No attachment found.")) from None
 
 
-def _withdrawable(application: Application) -> bool:
-    return Status.WITHDRAWN in services.ALLOWED_TRANSITIONS.get(application.status, set())
-
-
 def _detail_url(application: Application, anchor: str = "") -> str:
     url = reverse("portal:application_detail", args=[application.public_id])
     return f"{url}#{anchor}" if anchor else url
@@ -202,7 +198,7 @@ def _detail_context(request, application: Application, *, attachment_form: Attac
         "status_changes": status_changes,
         "information_request": information_request,
         "may_edit": may_edit,
-        "may_withdraw": _withdrawable(application) and permissions.can_withdraw(user, application)[0],
+        "may_withdraw": application.is_withdrawable and permissions.can_withdraw(user, application)[0],
         "attachment_form": attachment_form or (AttachmentForm() if may_edit else None),
     }
 
@@ -298,7 +294,7 @@ def application_submit(request, public_id):
             "problems": problems,
             "may_submit": may_submit,
             "refusal_reason": reason,
-            "can_be_sent": application.status in {Status.DRAFT, Status.INFORMATION_REQUESTED} and not problems,
+            "can_be_sent": application.is_editable and not problems,
         },
     )
 
@@ -307,7 +303,7 @@ def application_submit(request, public_id):
 def application_withdraw(request, public_id):
     application = _visible_application(request.user, public_id)
     _require(permissions.can_withdraw(request.user, application))
-    if not _withdrawable(application):
+    if not application.is_withdrawable:
         raise PermissionDenied(_("Only a submitted application without a decision can be withdrawn."))
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
