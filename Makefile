@@ -11,13 +11,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Listens on 127.0.0.1 only: the demo users share a published password. HOST=0.0.0.0 opens it up; HOST and PORT
+# may also come from .env, which the settings read as well.
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py runserver 0.0.0.0:$${PORT:-8000}
+	set -a; [ ! -f .env ] || . ./.env; set +a; $(PY) manage.py runserver "$${HOST:-127.0.0.1}:$${PORT:-8000}"
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 

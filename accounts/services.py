@@ -14,18 +14,8 @@ AGENCY_GROUP = "Agency"
 
 # What agency staff may do in the back office, per app and model. Applications are only read there (adding is the
 # tranche's CSV import): their status changes go through the admin actions, which call the application services.
-# Allocation runs: add prepares, change confirms, delete discards a preview; grants.permissions decides who may.
+# Allocation runs: add prepares, change confirms, delete discards a preview; allocation.permissions decides who may.
 AGENCY_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "applications": {
-        "application": ("view", "add"),
-        "unitline": ("view",),
-        "attachment": ("view",),
-        "statuschange": ("view",),
-        # Progress reports are the municipality's; settlements are prepared and confirmed through admin actions.
-        "progressreport": ("view",),
-        "realisedunits": ("view",),
-        "grantfollowup": ("view",),
-    },
     "grants": {
         "scheme": ("view", "add", "change"),
         "tranche": ("view", "add", "change"),
@@ -35,8 +25,22 @@ AGENCY_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "municipality": ("view",),
         "targetgroup": ("view",),
         "housingtype": ("view",),
+    },
+    "applications": {
+        "application": ("view", "add"),
+        "unitline": ("view",),
+        "attachment": ("view",),
+        "statuschange": ("view",),
+    },
+    "allocation": {
         "allocationrun": ("view", "add", "change", "delete"),
         "decision": ("view",),
+    },
+    "realisation": {
+        # Progress reports are the municipality's; settlements are prepared and confirmed through admin actions.
+        "progressreport": ("view",),
+        "realisedunits": ("view",),
+        "grantfollowup": ("view",),
         "settlement": ("view",),
         "settlementline": ("view",),
     },

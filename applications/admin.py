@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from grants.admin import HistoryWithoutRevertAdmin, amsterdam_time, euro
-from grants.models import Window
+from grants.admin import HistoryWithoutRevertAdmin, TranchePage, add_tranche_page, amsterdam_time, euro
+from grants.models import Tranche, Window
 
-from . import selectors, services
+from . import permissions, selectors, services
+from .importing import import_applications
 from .models import Application, Attachment, StatusChange, UnitLine
 
 
@@ -258,3 +260,67 @@ class ApplicationAdmin(HistoryWithoutRevertAdmin):
             action="mark_ineligible",
             title=_("Mark ineligible"),
         )
+
+
+# --- on the tranche: importing applications -------------------------------------------------------------
+
+
+class ImportApplicationsForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8, one row per unit line, with the columns reference, municipality_code, window, project_name, "
+            "received_at, target_group, housing_type, permanence, self_contained, common_room, units, "
+            "requested_amount. One bad row rejects the whole file."
+        ),
+    )
+
+
+def import_applications_page(model_admin, request, tranche: Tranche):
+    """Import a tranche's submitted applications from CSV: all rows, or none."""
+    if not request.user.has_perm("applications.add_application"):
+        raise PermissionDenied
+    allowed, refusal = permissions.can_import_applications(request.user)
+    form = ImportApplicationsForm(request.POST or None, request.FILES or None)
+    row_errors: list[str] = []
+    if allowed and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            count = import_applications(
+                tranche=tranche,
+                stream=io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""),
+                source=upload.name,
+            )
+        except ValidationError as error:
+            row_errors = error.messages
+        except UnicodeDecodeError:
+            row_errors = [_("The file is not UTF-8 text.")]
+        else:
+            model_admin.message_user(
+                request,
+                _("%(count)s applications imported from %(file)s.") % {"count": count, "file": upload.name},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:grants_tranche_change", args=[tranche.pk]))
+    return model_admin.render_tranche_page(
+        request,
+        tranche,
+        "admin/applications/import_applications.html",
+        title=_("Import applications (CSV)"),
+        form=form,
+        refusal="" if allowed else refusal,
+        row_errors=row_errors,
+    )
+
+
+
+
+add_tranche_page(
+    TranchePage(
+        name="import_applications",
+        route="import-applications",
+        label=gettext_lazy("Import applications (CSV)"),
+        permission="applications.add_application",
+        view=import_applications_page,
+    )
+)

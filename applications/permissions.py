@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
 
-from .models import Application, Status
+from .models import Application
 
 Verdict = tuple[bool, str]
 
 
-def _own(user, application: Application) -> bool:
+def enforce(verdict: Verdict) -> None:
+    """Raise PermissionDenied with the verdict's reason when it does not allow."""
+    allowed, reason = verdict
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def is_own(user, application: Application) -> bool:
     return user.is_municipal and user.municipality_id == application.municipality_id
 
 
@@ -22,13 +30,13 @@ def can_apply(user) -> Verdict:
 
 
 def can_view(user, application: Application) -> Verdict:
-    if _own(user, application) or user.is_agency or user.is_ministry:
+    if is_own(user, application) or user.is_agency or user.is_ministry:
         return True, ""
     return False, _("This application belongs to another municipality.")
 
 
 def can_edit(user, application: Application) -> Verdict:
-    if not _own(user, application):
+    if not is_own(user, application):
         return False, _("Only the applying municipality can change this application.")
     if not application.is_editable:
         return False, _("This application has been submitted and can no longer be changed.")
@@ -36,7 +44,7 @@ def can_edit(user, application: Application) -> Verdict:
 
 
 def can_submit(user, application: Application) -> Verdict:
-    if not _own(user, application):
+    if not is_own(user, application):
         return False, _("Only the applying municipality can submit this application.")
     if user.role != Role.MUNICIPAL_SIGNATORY:
         return False, _("Only a signatory of the municipality may submit an application.")
@@ -54,23 +62,7 @@ def can_handle(user, application: Application) -> Verdict:
     return True, ""
 
 
-def _granted(application: Application) -> bool:
-    return application.status in (Status.GRANTED, Status.PARTIALLY_GRANTED)
-
-
-def can_report_progress(user, application: Application) -> Verdict:
-    """Prepare a progress report: any user of the municipality that received the grant."""
-    if not _own(user, application):
-        return False, _("Only the municipality that received the grant can report its progress.")
-    if not _granted(application):
-        return False, _("Progress is reported only on a granted application.")
-    return True, ""
-
-
-def can_submit_progress(user, application: Application) -> Verdict:
-    allowed, reason = can_report_progress(user, application)
-    if not allowed:
-        return allowed, reason
-    if user.role != Role.MUNICIPAL_SIGNATORY:
-        return False, _("Only a signatory of the municipality may submit a progress report.")
+def can_import_applications(user) -> Verdict:
+    if not user.is_agency:
+        return False, _("Only agency staff can import applications.")
     return True, ""

@@ -5,30 +5,26 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from functools import partial
 
 import filetype
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from grants.models import HousingType, RentLimit, Settlement, SettlementStatus, Tranche, TrancheTargetGroup, Window
+from grants.models import HousingType, RentLimit, Tranche, TrancheTargetGroup, Window
 
-from . import permissions, signals
+from . import permissions
 from .models import (
     ALLOWED_TRANSITIONS,
     Application,
     Attachment,
     AttachmentKind,
     Permanence,
-    ProgressReport,
-    ProgressStatus,
-    RealisedUnits,
     Status,
     StatusChange,
     UnitLine,
@@ -43,12 +39,6 @@ ALLOWED_ATTACHMENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx"},
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx"},
 }
-
-
-def _deny(verdict: tuple[bool, str]) -> None:
-    allowed, reason = verdict
-    if not allowed:
-        raise PermissionDenied(reason)
 
 
 def _locked(application: Application) -> Application:
@@ -89,7 +79,7 @@ def create_application(
     planned_start=None,
     planned_completion=None,
 ) -> Application:
-    _deny(permissions.can_apply(user))
+    permissions.enforce(permissions.can_apply(user))
     if window.tranche_id != tranche.pk:
         raise ValidationError({"window": _("This window is not part of the tranche.")})
     application = Application(
@@ -115,12 +105,12 @@ EDITABLE_FIELDS = {"window", "project_name", "location", "description", "planned
 
 @transaction.atomic
 def update_application(*, application: Application, user, **changes) -> Application:
-    _deny(permissions.can_edit(user, application))
+    permissions.enforce(permissions.can_edit(user, application))
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     application = _locked(application)
-    _deny(permissions.can_edit(user, application))
+    permissions.enforce(permissions.can_edit(user, application))
     if "window" in changes and changes["window"].tranche_id != application.tranche_id:
         raise ValidationError({"window": _("This window is not part of the tranche.")})
     for field, value in changes.items():
@@ -205,9 +195,9 @@ def unit_line_errors(*, tranche: Tranche, window: Window, line: UnitLineData) ->
 @transaction.atomic
 def save_unit_lines(*, application: Application, user, lines: list[UnitLineData]) -> list[UnitLine]:
     """Replace the unit lines of an editable application. An empty requested amount means the maximum."""
-    _deny(permissions.can_edit(user, application))
+    permissions.enforce(permissions.can_edit(user, application))
     application = _locked(application)
-    _deny(permissions.can_edit(user, application))
+    permissions.enforce(permissions.can_edit(user, application))
     tranche, window = application.tranche, application.window
     errors = {}
     for index, line in enumerate(lines):
@@ -257,7 +247,7 @@ def _detect_content_type(uploaded_file) -> str | None:
 
 @transaction.atomic
 def add_attachment(*, application: Application, user, kind: str, uploaded_file) -> Attachment:
-    _deny(permissions.can_edit(user, application))
+    permissions.enforce(permissions.can_edit(user, application))
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": _("Choose the kind of document.")})
     if uploaded_file.size == 0:
@@ -295,7 +285,7 @@ def add_attachment(*, application: Application, user, kind: str, uploaded_file) 
 
 @transaction.atomic
 def delete_attachment(*, attachment: Attachment, user) -> None:
-    _deny(permissions.can_edit(user, attachment.application))
+    permissions.enforce(permissions.can_edit(user, attachment.application))
     attachment.file.delete(save=False)
     attachment.delete()
 
@@ -374,7 +364,7 @@ def _issue_receipt_number(tranche: Tranche) -> int:
 @transaction.atomic
 def submit_application(*, application: Application, user, now: datetime | None = None) -> Application:
     """Submit a draft: stamps the server's receipt instant and the next receipt number of the tranche."""
-    _deny(permissions.can_submit(user, application))
+    permissions.enforce(permissions.can_submit(user, application))
     application = _locked(application)
     if application.status != Status.DRAFT:
         raise ValidationError(
@@ -397,7 +387,7 @@ def submit_application(*, application: Application, user, now: datetime | None =
 @transaction.atomic
 def resubmit_application(*, application: Application, user, now: datetime | None = None) -> Application:
     """Send back the requested information; the application is complete from this instant."""
-    _deny(permissions.can_submit(user, application))
+    permissions.enforce(permissions.can_submit(user, application))
     application = _locked(application)
     if application.status != Status.INFORMATION_REQUESTED:
         raise ValidationError(_("No information has been requested for this application."))
@@ -413,7 +403,7 @@ def resubmit_application(*, application: Application, user, now: datetime | None
 
 @transaction.atomic
 def withdraw_application(*, application: Application, user, reason: str) -> Application:
-    _deny(permissions.can_withdraw(user, application))
+    permissions.enforce(permissions.can_withdraw(user, application))
     _require_reason(reason)
     application = _locked(application)
     _transition(application, to=Status.WITHDRAWN, actor=user, reason=reason)
@@ -426,7 +416,7 @@ def withdraw_application(*, application: Application, user, reason: str) -> Appl
 
 @transaction.atomic
 def start_review(*, application: Application, user) -> Application:
-    _deny(permissions.can_handle(user, application))
+    permissions.enforce(permissions.can_handle(user, application))
     application = _locked(application)
     _transition(application, to=Status.IN_REVIEW, actor=user)
     application.save()
@@ -435,7 +425,7 @@ def start_review(*, application: Application, user) -> Application:
 
 @transaction.atomic
 def request_information(*, application: Application, user, reason: str) -> Application:
-    _deny(permissions.can_handle(user, application))
+    permissions.enforce(permissions.can_handle(user, application))
     _require_reason(reason)
     application = _locked(application)
     _transition(application, to=Status.INFORMATION_REQUESTED, actor=user, reason=reason)
@@ -445,7 +435,7 @@ def request_information(*, application: Application, user, reason: str) -> Appli
 
 @transaction.atomic
 def mark_eligible(*, application: Application, user, reason: str = "") -> Application:
-    _deny(permissions.can_handle(user, application))
+    permissions.enforce(permissions.can_handle(user, application))
     application = _locked(application)
     _transition(application, to=Status.ELIGIBLE, actor=user, reason=reason)
     application.save()
@@ -454,7 +444,7 @@ def mark_eligible(*, application: Application, user, reason: str = "") -> Applic
 
 @transaction.atomic
 def mark_ineligible(*, application: Application, user, reason: str) -> Application:
-    _deny(permissions.can_handle(user, application))
+    permissions.enforce(permissions.can_handle(user, application))
     _require_reason(reason)
     application = _locked(application)
     _transition(application, to=Status.INELIGIBLE, actor=user, reason=reason)
@@ -470,118 +460,3 @@ def record_decision(*, application: Application, user, status: str, reason: str 
     _transition(application, to=status, actor=user, reason=reason)
     application.save()
     return application
-
-
-# --- progress reports -----------------------------------------------------------------------------------
-
-
-def realised_field(unit_line_id: int) -> str:
-    """The error key of the units realised on one unit line."""
-    return f"realised-{unit_line_id}"
-
-
-def progress_report_errors(
-    *,
-    application: Application,
-    construction_started_on: date | None,
-    completed_on: date | None,
-    realised: dict[int, int | None],
-    today: date,
-) -> dict[str, list[str]]:
-    """What is wrong with a progress report on `today`, by field; `realised` maps unit line ids to units."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    if construction_started_on is not None and construction_started_on > today:
-        add("construction_started_on", _("The start of construction cannot be in the future."))
-    if completed_on is not None:
-        if completed_on > today:
-            add("completed_on", _("The completion cannot be in the future."))
-        if construction_started_on is None:
-            add("completed_on", _("A completed project has started: report the start of construction too."))
-        elif completed_on < construction_started_on:
-            add("completed_on", _("The completion cannot be before the start of construction."))
-    lines = list(application.unit_lines.all())
-    unknown = set(realised) - {line.pk for line in lines}
-    if unknown:
-        raise ValueError(f"not unit lines of this application: {sorted(unknown)}")
-    for line in lines:
-        units, field = realised.get(line.pk), realised_field(line.pk)
-        if units is None:
-            add(field, _("Give the number of units realised, 0 if none yet."))
-        elif units < 0:
-            add(field, _("The number of units realised cannot be negative."))
-        elif units > line.units:
-            add(field, _("At most %(units)s: the units granted on this line.") % {"units": line.units})
-        elif units > 0 and construction_started_on is None:
-            add(field, _("Units are realised only after construction started: report the start too."))
-    return errors
-
-
-def _refuse_if_settled(application: Application) -> None:
-    settled = Settlement.objects.filter(decision__application=application, status=SettlementStatus.CONFIRMED)
-    if settled.exists():
-        raise ValidationError(_("This grant has been settled; its progress can no longer be reported."))
-
-
-@transaction.atomic
-def save_progress_report(
-    *,
-    application: Application,
-    user,
-    construction_started_on: date | None,
-    completed_on: date | None,
-    realised: dict[int, int | None],
-    delay_remarks: str = "",
-    now: datetime | None = None,
-) -> ProgressReport:
-    """Create or replace the application's draft progress report; a signatory submits it."""
-    _deny(permissions.can_report_progress(user, application))
-    application = _locked(application)
-    _refuse_if_settled(application)
-    now = now or timezone.now()
-    errors = progress_report_errors(
-        application=application,
-        construction_started_on=construction_started_on,
-        completed_on=completed_on,
-        realised=realised,
-        today=timezone.localdate(now),
-    )
-    if errors:
-        raise ValidationError(errors)
-    report = application.progress_reports.filter(status=ProgressStatus.DRAFT).first() or ProgressReport(
-        application=application
-    )
-    report.construction_started_on = construction_started_on
-    report.completed_on = completed_on
-    report.delay_remarks = delay_remarks
-    report.prepared_by = user
-    report.prepared_at = now
-    report.save()
-    report.realised_units.all().delete()
-    RealisedUnits.objects.bulk_create(
-        RealisedUnits(report=report, unit_line_id=unit_line_id, units=units) for unit_line_id, units in realised.items()
-    )
-    return report
-
-
-@transaction.atomic
-def submit_progress_report(*, report: ProgressReport, user, now: datetime | None = None) -> ProgressReport:
-    """Submit a draft report: from now on it is the application's latest report and is never changed."""
-    _deny(permissions.can_submit_progress(user, report.application))
-    application = _locked(report.application)
-    report = ProgressReport.objects.select_for_update().get(pk=report.pk)
-    if report.status != ProgressStatus.DRAFT:
-        raise ValidationError(_("This progress report has already been submitted."))
-    _refuse_if_settled(application)
-    application.progress_reports.filter(is_latest=True).update(is_latest=False)
-    report.status = ProgressStatus.SUBMITTED
-    report.submitted_by = user
-    report.submitted_at = now or timezone.now()
-    report.is_latest = True
-    report.save(update_fields=["status", "submitted_by", "submitted_at", "is_latest"])
-    logger.info("progress report %s on application %s submitted by %s", report.public_id, application.public_id, user)
-    transaction.on_commit(partial(signals.progress_reported.send, sender=ProgressReport, report=report))
-    return report

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import progress_views, views
+from . import views
 
 app_name = "portal"
 
@@ -23,8 +23,4 @@ urlpatterns = [
         views.attachment_delete,
         name="attachment_delete",
     ),
-    path("progress/", progress_views.progress_list, name="progress-list"),
-    path("applications/<uuid:public_id>/progress/", progress_views.progress_detail, name="progress-detail"),
-    path("applications/<uuid:public_id>/progress/edit/", progress_views.progress_edit, name="progress-edit"),
-    path("applications/<uuid:public_id>/progress/submit/", progress_views.progress_submit, name="progress-submit"),
 ]

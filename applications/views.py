@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from grants.models import HousingType, Tranche
 from grants.selectors import open_tranches
+from grants.templatetags.instants import format_instant
 
 from . import permissions, selectors, services
 from .forms import (
@@ -32,7 +33,6 @@ from .forms import (
     initial_unit_lines,
 )
 from .models import Application, Attachment, Permanence, Status
-from .templatetags.instants import format_instant
 
 HOME_APPLICATIONS = 10
 LIST_PAGE_SIZE = 25

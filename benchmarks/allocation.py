@@ -15,8 +15,8 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from grants.allocation import WindowInput, allocate
-from grants.ranking import Candidate
+from allocation.engine import WindowInput, allocate
+from allocation.ranking import Candidate
 
 SEED = 2025
 METHODS = ("first_come", "first_come_same_day_lottery", "category", "lottery", "pro_rata")

@@ -21,7 +21,7 @@ SEED = 2025
 
 
 def exchange_file(rows: int, *, municipalities: list[str], opens_at, groups: list[str]) -> io.StringIO:
-    from grants.selectors import EXCHANGE_COLUMNS
+    from applications.selectors import EXCHANGE_COLUMNS
 
     rng = random.Random(SEED)
     stream = io.StringIO()
@@ -58,17 +58,19 @@ def run(*, rows: int) -> None:
     from django.db import connection
 
     from accounts.models import Role, User
-    from grants import services
+    from allocation.selectors import compute_allocation
+    from allocation.services import prepare_allocation
+    from applications.importing import import_applications
     from grants.models import Municipality
-    from grants.selectors import compute_allocation
+    from grants.services import load_reference_data, load_tranche
 
     if connection.vendor == "sqlite":
         # A file, as in the embedded run, rather than the in-memory database SQLite tests get by default.
         connection.settings_dict["TEST"]["NAME"] = str(Path(tempfile.mkdtemp()) / "benchmark.sqlite3")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        services.load_reference_data()
-        tranche = services.load_tranche(data=json.loads(TRANCHE_FILE.read_text(encoding="utf-8")))
+        load_reference_data()
+        tranche = load_tranche(data=json.loads(TRANCHE_FILE.read_text(encoding="utf-8")))
         window = tranche.windows.get(code="other")
         stream = exchange_file(
             rows,
@@ -78,14 +80,14 @@ def run(*, rows: int) -> None:
         )
         print(f"\nDatabase: {connection.vendor}, {rows:,} applications in window 'other' of {tranche.slug}")
         started = time.perf_counter()
-        services.import_applications(tranche=tranche, stream=stream, source="benchmark")
+        import_applications(tranche=tranche, stream=stream, source="benchmark")
         print(f"import_applications (validate, bulk insert, audit rows): {time.perf_counter() - started:8.2f} s")
         started = time.perf_counter()
         compute_allocation(tranche=tranche, window=window, seed=SEED)
         print(f"compute_allocation (read, rank, allocate):              {time.perf_counter() - started:8.2f} s")
         preparer = User.objects.create(username="benchmark", role=Role.AGENCY_ASSESSOR)
         started = time.perf_counter()
-        services.prepare_allocation(tranche=tranche, window=window, user=preparer, seed=SEED)
+        prepare_allocation(tranche=tranche, window=window, user=preparer, seed=SEED)
         print(f"prepare_allocation (the above, plus storing the run):   {time.perf_counter() - started:8.2f} s")
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)

@@ -2,7 +2,7 @@
 
 Needs PostgreSQL (DATABASE_URL). Builds a dedicated database "thuisfonds_bench" on the same server, fills it
 with 250,000 decided applications of four unit lines each over five tranches (fixed seed), then measures:
-- the refresh task (grants.tasks.refresh_totals), three runs;
+- the refresh task (ministry.tasks.refresh_totals), three runs;
 - the dashboard page and the totals API through the Django test client, median of 60 requests each.
 
 Run with `python -m benchmarks.totals` (or as part of `python -m benchmarks`). Not a test: it prints figures.
@@ -52,7 +52,8 @@ def _setup_django() -> None:
 
 
 def _tranches(users):
-    from grants.models import AllocationRun, RunStatus, Scheme, TargetGroup, Tranche, TrancheTargetGroup, Window
+    from allocation.models import AllocationRun, RunStatus
+    from grants.models import Scheme, TargetGroup, Tranche, TrancheTargetGroup, Window
 
     scheme, _ = Scheme.objects.get_or_create(code="rha", defaults={"name": "Regeling huisvesting aandachtsgroepen"})
     tranches = []
@@ -104,8 +105,9 @@ def _tranches(users):
 def _fill(applications: int) -> None:
     """Decided applications with four unit lines each, written with bulk inserts in chunks."""
     from accounts.models import Role, User
+    from allocation.models import Decision, DecisionOutcome
     from applications.models import Application, Permanence, Status, UnitLine
-    from grants.models import Decision, DecisionOutcome, HousingType, Municipality
+    from grants.models import HousingType, Municipality
 
     rng = random.Random(SEED)
     users = [
@@ -215,8 +217,9 @@ def run(*, applications: int = 250_000, keep: bool = False) -> None:
 
     from accounts.models import Role, User
     from applications.models import UnitLine
-    from grants import services, tasks
-    from grants.models import TotalsRow
+    from grants.services import load_reference_data
+    from ministry import tasks
+    from ministry.models import TotalsRow
 
     if connection.vendor != "postgresql":
         print("\nTotals benchmark skipped: it needs PostgreSQL (set DATABASE_URL).")
@@ -225,7 +228,7 @@ def run(*, applications: int = 250_000, keep: bool = False) -> None:
     connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        services.load_reference_data()
+        load_reference_data()
         started = time.perf_counter()
         _fill(applications)
         with connection.cursor() as cursor:
@@ -250,7 +253,7 @@ def run(*, applications: int = 250_000, keep: bool = False) -> None:
 
         with connection.cursor() as cursor:
             # As autovacuum does soon after a refresh: the deleted generations otherwise slow the first reads.
-            cursor.execute("VACUUM ANALYZE grants_totalsrow")
+            cursor.execute("VACUUM ANALYZE ministry_totalsrow")
         client = Client()
         client.force_login(User.objects.create(username="bench-analyst", role=Role.MINISTRY_ANALYST))
         cases = [

@@ -2,7 +2,7 @@
 
 Without any environment the service runs embedded: SQLite, Celery tasks executed eagerly, DEBUG on.
 With DATABASE_URL and REDIS_URL set it runs on PostgreSQL, Redis and real Celery worker and beat
-processes. See README.md for every variable.
+processes. See docs/operations.md for every variable.
 """
 
 from pathlib import Path
@@ -34,9 +34,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
+    # The stages of a grant's life, each depending only on those above it (docs/architecture.md).
     "accounts",
     "grants",
     "applications",
+    "allocation",
+    "realisation",
+    "ministry",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +137,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Every night at 02:30 in CELERY_TIMEZONE (Europe/Amsterdam), besides the refresh after each allocation.
-    "refresh-totals-nightly": {"task": "grants.tasks.refresh_totals", "schedule": crontab(hour=2, minute=30)},
+    "refresh-totals-nightly": {"task": "ministry.tasks.refresh_totals", "schedule": crontab(hour=2, minute=30)},
 }
 
 REST_FRAMEWORK = {

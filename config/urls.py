@@ -1,17 +1,35 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# Back-office pages that moved to the app of their stage (docs/architecture.md); old links keep working.
+MOVED_ADMIN_PAGES = {
+    "grants/allocationrun": "allocation/allocationrun",
+    "grants/decision": "allocation/decision",
+    "grants/settlement": "realisation/settlement",
+    "applications/progressreport": "realisation/progressreport",
+    "applications/grantfollowup": "realisation/grantfollowup",
+}
+
 urlpatterns = [
+    *(
+        re_path(
+            rf"^admin/{old}/(?P<rest>.*)$",
+            RedirectView.as_view(url=f"/admin/{new}/%(rest)s", query_string=True, permanent=True),
+        )
+        for old, new in MOVED_ADMIN_PAGES.items()
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("decisions/", include("grants.urls")),
-    path("ministerie/", include("grants.dashboard_urls")),
-    path("api/v1/", include("grants.api")),
+    path("decisions/", include("allocation.urls")),
+    path("ministerie/", include("ministry.urls")),
+    path("api/v1/", include("ministry.api")),
+    path("", include("realisation.urls")),
     path("", include("applications.urls")),
 ]

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import settlement_admin  # noqa: F401 (registers the follow-up, progress report and settlement admin)
-from .allocation_admin import TrancheAllocationPages  # also registers the allocation run and decision admin
 from .models import (
     AmendmentKind,
     HousingType,
@@ -26,6 +32,8 @@ from .models import (
     Window,
 )
 from .services import amendment_errors, record_amendment
+from .templatetags.instants import format_instant
+from .templatetags.money import format_euro
 
 
 def euro(value: Decimal | None) -> str:
@@ -39,6 +47,61 @@ def amsterdam_time(value: datetime | None, *, seconds: bool = False) -> str:
     if value is None:
         return "–"
     return timezone.localtime(value).strftime("%d-%m-%Y %H:%M:%S" if seconds else "%d-%m-%Y %H:%M")
+
+
+def euro_or_dash(amount) -> str:
+    return "–" if amount is None else format_euro(amount)
+
+
+def instant_or_dash(instant) -> str:
+    return "–" if instant is None else format_instant(instant)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@dataclass(frozen=True)
+class TranchePage:
+    """A page on a tranche that a later stage adds to the tranche's back office page, e.g. preparing an allocation.
+
+    `view(model_admin, request, tranche)` answers the page; `permission` ("app_label.codename") shows its link.
+    """
+
+    name: str
+    route: str
+    label: Promise | str
+    permission: str
+    view: Callable[[admin.ModelAdmin, HttpRequest, Tranche], HttpResponse]
+
+
+# Filled by the admin modules of later stages through add_tranche_page(); the tranche admin reads it.
+_TRANCHE_PAGES: list[TranchePage] = []
+
+
+def add_tranche_page(page: TranchePage) -> None:
+    _TRANCHE_PAGES.append(page)
 
 
 class HistoryWithoutRevertAdmin(SimpleHistoryAdmin):
@@ -200,7 +263,7 @@ class NewAmendmentInline(admin.TabularInline):
 
 
 @admin.register(Tranche)
-class TrancheAdmin(TrancheAllocationPages, HistoryWithoutRevertAdmin):
+class TrancheAdmin(HistoryWithoutRevertAdmin):
     list_display = (
         "title",
         "slug",
@@ -243,6 +306,40 @@ class TrancheAdmin(TrancheAllocationPages, HistoryWithoutRevertAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("scheme").prefetch_related("amendments")
+
+    def get_urls(self):
+        return [
+            path(
+                f"<path:object_id>/{page.route}/",
+                self.admin_site.admin_view(partial(self._tranche_page, page=page)),
+                name=f"grants_tranche_{page.name}",
+            )
+            for page in _TRANCHE_PAGES
+        ] + super().get_urls()
+
+    def _tranche_page(self, request, object_id: str, *, page: TranchePage) -> HttpResponse:
+        tranche = self.get_object(request, unquote(object_id))
+        if tranche is None or not self.has_view_permission(request, tranche):
+            raise Http404
+        return page.view(self, request, tranche)
+
+    def render_tranche_page(self, request, tranche: Tranche, template: str, **context) -> TemplateResponse:
+        """A page of a later stage on this tranche, with the tranche's breadcrumbs."""
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": tranche,
+                "media": self.media,
+                **context,
+            },
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["tranche_pages"] = [page for page in _TRANCHE_PAGES if request.user.has_perm(page.permission)]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.last_receipt_number:

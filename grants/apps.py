@@ -5,7 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class GrantsConfig(AppConfig):
     name = "grants"
     verbose_name = _("Schemes and tranches")
-
-    def ready(self):
-        # Importing connects the receivers.
-        from . import receivers  # noqa: F401

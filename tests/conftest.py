@@ -6,6 +6,7 @@ from django.db import connection
 
 from config.celery import app as celery_app
 from grants.services import load_reference_data
+from ministry.services import load_published_figures
 
 
 def pytest_collection_modifyitems(config, items):
@@ -20,6 +21,11 @@ def _missing(service: str, how: str):
     if os.environ.get("CI"):
         pytest.fail(f"This test needs {service}; CI must run with {how}.")
     pytest.skip(f"needs {service}: set {how}")
+
+
+def _load_reference_data():
+    load_reference_data()
+    load_published_figures()
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ def _celery_tasks_run_in_the_test():
 def django_db_setup(django_db_setup, django_db_blocker):
     # Reference data is data, not test set-up: load it once, as a real installation has it.
     with django_db_blocker.unblock():
-        load_reference_data()
+        _load_reference_data()
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +61,7 @@ def _reference_data_after_flush(request):
     marker = request.node.get_closest_marker("django_db")
     if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
         request.getfixturevalue("transactional_db")
-        load_reference_data()
+        _load_reference_data()
 
 
 @pytest.fixture(autouse=True)

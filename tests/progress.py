@@ -7,13 +7,12 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from applications import services
-from applications.models import Application, ProgressReport
-from grants.models import Settlement
-from grants.services import confirm_settlement, prepare_settlement
-
-from .factories import ApplicationFactory, TrancheFactory, UnitLineFactory, UserFactory
-from .ministry import allocate
+from applications.models import Application
+from realisation import services as realisation_services
+from realisation.models import ProgressReport, Settlement
+from realisation.services import confirm_settlement, prepare_settlement
+from tests.factories import ApplicationFactory, TrancheFactory, UnitLineFactory, UserFactory
+from tests.figures import allocate
 
 TEN_HOMELESS = ("homeless", 10, "permanent", None)
 
@@ -54,7 +53,7 @@ def prepare(
 ) -> ProgressReport:
     """Save a draft report; realised units per unit line in line order, none realised when left out."""
     units = realised if realised is not None else [0] * application.unit_lines.count()
-    return services.save_progress_report(
+    return realisation_services.save_progress_report(
         application=application,
         user=user,
         construction_started_on=started,
@@ -67,7 +66,7 @@ def prepare(
 def submit(application: Application, **report) -> ProgressReport:
     """Prepare and submit a report as a signatory of the application's municipality."""
     signatory = signatory_of(application)
-    return services.submit_progress_report(report=prepare(application, signatory, **report), user=signatory)
+    return realisation_services.submit_progress_report(report=prepare(application, signatory, **report), user=signatory)
 
 
 def completed(application: Application, realised: list[int]) -> ProgressReport:

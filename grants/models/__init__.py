@@ -1,16 +1,5 @@
-from .allocation import (
-    AllocationLine,
-    AllocationReason,
-    AllocationRun,
-    Decision,
-    DecisionOutcome,
-    LineOutcome,
-    RunStatus,
-)
 from .reference import HousingType, Municipality, Province, Scheme, TargetGroup
 from .rules import FixedAllocation, RentLimit
-from .settlement import Settlement, SettlementLine, SettlementStatus
-from .totals import PublishedFigure, TotalsRow, TotalsScope
 from .tranches import (
     MONEY,
     AmendmentKind,
@@ -22,37 +11,26 @@ from .tranches import (
     TrancheAmendment,
     TrancheTargetGroup,
     Window,
+    decimal_text,
 )
 
 __all__ = [
     "MONEY",
-    "AllocationLine",
-    "AllocationReason",
-    "AllocationRun",
     "AmendmentKind",
-    "Decision",
-    "DecisionOutcome",
     "FixedAllocation",
     "HousingType",
     "LastApplicationRule",
-    "LineOutcome",
     "Municipality",
     "Province",
-    "PublishedFigure",
     "RankingInstant",
     "RankingMethod",
     "RentLimit",
-    "RunStatus",
     "Scheme",
-    "Settlement",
-    "SettlementLine",
-    "SettlementStatus",
     "TargetGroup",
     "TieBreak",
-    "TotalsRow",
-    "TotalsScope",
     "Tranche",
     "TrancheAmendment",
     "TrancheTargetGroup",
     "Window",
+    "decimal_text",
 ]

@@ -17,6 +17,11 @@ from .reference import HousingType, Scheme, TargetGroup
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+def decimal_text(amount: Decimal | None) -> str | None:
+    """An amount as files and JSON write it: plain digits, a decimal point and two decimals."""
+    return None if amount is None else f"{amount:.2f}"
+
+
 class RankingInstant(models.TextChoices):
     RECEIPT = "receipt", _("first receipt")
     COMPLETION = "completion", _("receipt of the complete application")

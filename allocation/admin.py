@@ -1,0 +1,399 @@
+"""Back office for allocation: preparing a run, confirming and discarding it, the decisions.
+
+Runs and decisions are read-only here. Every change is one call to allocation.services, which checks the
+permissions and the four-eyes rule again; the model permissions of the Agency group only open the pages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from grants.admin import ReadOnlyAdmin, TranchePage, add_tranche_page
+from grants.admin import euro_or_dash as euro
+from grants.admin import instant_or_dash as amsterdam_time
+from grants.models import Tranche, Window
+
+from . import permissions, selectors, services
+from .models import AllocationLine, AllocationRun, Decision, LineOutcome
+
+
+def _has_model_permission(request, model, action: str) -> bool:
+    opts = model._meta
+    return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
+
+# --- on the tranche: preparing an allocation -------------------------------------------------------------
+
+
+class WindowChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, window: Window) -> str:
+        return f"{window.name} ({window.code})"
+
+
+class PrepareAllocationForm(forms.Form):
+    window = WindowChoiceField(
+        label=gettext_lazy("Window"),
+        queryset=Window.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All windows"),
+    )
+    seed = forms.IntegerField(
+        label=gettext_lazy("Lottery seed"),
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text=gettext_lazy("Leave empty to draw a random seed; the seed is recorded with the run."),
+    )
+
+    def __init__(self, *args, tranche: Tranche, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["window"].queryset = tranche.windows.order_by("code")
+
+
+def prepare_allocation_page(model_admin, request, tranche: Tranche):
+    """Rank and allocate a tranche, or one of its windows, as a preview for a second person to confirm."""
+    if not _has_model_permission(request, AllocationRun, "add"):
+        raise PermissionDenied
+    allowed, refusal = permissions.can_prepare_allocation(request.user)
+    form = PrepareAllocationForm(request.POST if request.method == "POST" else None, tranche=tranche)
+    if form.is_valid():
+        try:
+            run = services.prepare_allocation(
+                tranche=tranche,
+                user=request.user,
+                window=form.cleaned_data["window"],
+                seed=form.cleaned_data["seed"],
+            )
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            model_admin.message_user(
+                request,
+                _("Allocation preview prepared with seed %(seed)s; another approver must confirm it.")
+                % {"seed": run.seed},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:allocation_allocationrun_change", args=[run.pk]))
+    return model_admin.render_tranche_page(
+        request,
+        tranche,
+        "admin/allocation/prepare_allocation.html",
+        title=_("Prepare allocation"),
+        form=form,
+        refusal="" if allowed else refusal,
+    )
+
+
+add_tranche_page(
+    TranchePage(
+        name="prepare_allocation",
+        route="prepare-allocation",
+        label=gettext_lazy("Prepare allocation"),
+        permission="allocation.add_allocationrun",
+        view=prepare_allocation_page,
+    )
+)
+
+
+# --- allocation runs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class WindowList:
+    """One window's part of a run's ranked list: its lines, where the ceiling cuts it, and its reserve list."""
+
+    window: Window
+    lines: list[AllocationLine] = field(default_factory=list)
+    cut_off_rank: int | None = None
+
+    @property
+    def reserve(self) -> list[AllocationLine]:
+        return [line for line in self.lines if line.outcome == LineOutcome.RESERVE]
+
+
+def ranked_list(lines) -> list[WindowList]:
+    """Group lines ordered by window and rank; the cut-off is the first line that is not fully funded."""
+    windows: list[WindowList] = []
+    for line in lines:
+        if not windows or windows[-1].window.pk != line.window_id:
+            windows.append(WindowList(window=line.window))
+        current = windows[-1]
+        current.lines.append(line)
+        if current.cut_off_rank is None and line.outcome != LineOutcome.FUNDED:
+            current.cut_off_rank = line.rank
+    return windows
+
+
+@admin.register(AllocationRun)
+class AllocationRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "tranche",
+        "scope",
+        "status",
+        "prepared_by",
+        "prepared",
+        "approved_by",
+        "confirmed",
+        "ceiling_used",
+        "requested",
+        "proposed",
+        "oversubscribed",
+    )
+    list_filter = ("tranche", "status")
+    fields = (
+        "tranche",
+        "scope",
+        "status",
+        "seed",
+        "prepared_by",
+        "prepared",
+        "approved_by",
+        "confirmed",
+        "ceiling_used",
+        "requested",
+        "proposed",
+        "oversubscribed",
+        "rules_applied",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The ranked inputs can run to 100,000 entries: the list reads them from the lines instead.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("tranche", "window", "prepared_by", "approved_by")
+            .defer("inputs")
+        )
+
+    def has_confirm_permission(self, request) -> bool:
+        return _has_model_permission(request, AllocationRun, "change")
+
+    def has_discard_permission(self, request) -> bool:
+        return _has_model_permission(request, AllocationRun, "delete")
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/confirm/",
+                self.admin_site.admin_view(self.confirm_view),
+                name="allocation_allocationrun_confirm",
+            ),
+            path(
+                "<path:object_id>/discard/",
+                self.admin_site.admin_view(self.discard_view),
+                name="allocation_allocationrun_discard",
+            ),
+            path(
+                "<path:object_id>/ranked-list.csv",
+                self.admin_site.admin_view(self.ranked_list_csv),
+                name="allocation_allocationrun_ranked_list",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["ranked_list"] = ranked_list(selectors.run_lines(run=obj))
+            context["may_confirm"] = not obj.is_confirmed and self.has_confirm_permission(request)
+            context["may_discard"] = not obj.is_confirmed and self.has_discard_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _run(self, request, object_id: str) -> AllocationRun:
+        run = self.get_object(request, unquote(object_id))
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404
+        return run
+
+    def _run_url(self, run: AllocationRun) -> str:
+        return reverse("admin:allocation_allocationrun_change", args=[run.pk])
+
+    def _action_page(self, request, run: AllocationRun, *, title: str, refusal: str, explanation: str, button: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": run,
+            "title": title,
+            "refusal": refusal,
+            "explanation": explanation,
+            "button": button,
+            "applications": run.lines.count(),
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/allocation/allocationrun/action_confirmation.html", context)
+
+    def _report_refusal(self, request, error: PermissionDenied | ValidationError) -> None:
+        reasons = error.messages if isinstance(error, ValidationError) else [str(error)]
+        for reason in reasons:
+            self.message_user(request, reason, messages.ERROR)
+
+    def confirm_view(self, request, object_id: str):
+        run = self._run(request, object_id)
+        if not self.has_confirm_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            allowed, refusal = permissions.can_confirm_allocation(request.user, run)
+            return self._action_page(
+                request,
+                run,
+                title=_("Confirm allocation (four eyes)"),
+                refusal="" if allowed else refusal,
+                explanation=_(
+                    "Confirming issues a decision for every application in this run and cannot be undone. "
+                    "The decision letters are generated in the background."
+                ),
+                button=_("Yes, confirm"),
+            )
+        try:
+            run = services.confirm_allocation(run=run, user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            self._report_refusal(request, error)
+        else:
+            self.message_user(
+                request,
+                _("Allocation confirmed: %(count)s decisions issued; the decision letters follow.")
+                % {"count": run.decisions.count()},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._run_url(run))
+
+    def discard_view(self, request, object_id: str):
+        run = self._run(request, object_id)
+        if not self.has_discard_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            allowed, refusal = permissions.can_discard_allocation(request.user, run)
+            return self._action_page(
+                request,
+                run,
+                title=_("Discard allocation preview"),
+                refusal="" if allowed else refusal,
+                explanation=_("The preview and its ranked list are deleted; no application changes."),
+                button=_("Yes, discard"),
+            )
+        try:
+            services.discard_allocation(run=run, user=request.user)
+        except (PermissionDenied, ValidationError) as error:
+            self._report_refusal(request, error)
+            return HttpResponseRedirect(self._run_url(run))
+        self.message_user(request, _("Allocation preview discarded."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:allocation_allocationrun_changelist"))
+
+    def ranked_list_csv(self, request, object_id: str) -> HttpResponse:
+        run = self._run(request, object_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        scope = run.window.code if run.window_id else "all"
+        response["Content-Disposition"] = (
+            f'attachment; filename="ranked-list-{run.tranche.slug}-{scope}-{run.public_id}.csv"'
+        )
+        selectors.write_ranked_list_csv(run=run, stream=response)
+        return response
+
+    @admin.display(description=gettext_lazy("window"), ordering="window__code")
+    def scope(self, run: AllocationRun) -> str:
+        return run.window.name if run.window_id else _("all windows")
+
+    @admin.display(description=gettext_lazy("prepared at"), ordering="prepared_at")
+    def prepared(self, run: AllocationRun) -> str:
+        return amsterdam_time(run.prepared_at)
+
+    @admin.display(description=gettext_lazy("confirmed at"), ordering="confirmed_at")
+    def confirmed(self, run: AllocationRun) -> str:
+        return amsterdam_time(run.confirmed_at)
+
+    @admin.display(description=gettext_lazy("ceiling used"), ordering="ceiling")
+    def ceiling_used(self, run: AllocationRun) -> str:
+        return euro(run.ceiling)
+
+    @admin.display(description=gettext_lazy("requested"), ordering="requested_total")
+    def requested(self, run: AllocationRun) -> str:
+        return euro(run.requested_total)
+
+    @admin.display(description=gettext_lazy("proposed"), ordering="proposed_total")
+    def proposed(self, run: AllocationRun) -> str:
+        return euro(run.proposed_total)
+
+    @admin.display(description=gettext_lazy("oversubscription"), ordering="oversubscription")
+    def oversubscribed(self, run: AllocationRun) -> str:
+        return euro(run.oversubscription)
+
+    @admin.display(description=gettext_lazy("rules applied"))
+    def rules_applied(self, run: AllocationRun) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(run.rules, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+# --- decisions ------------------------------------------------------------------------------------------
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "reference",
+        "municipality",
+        "outcome",
+        "granted",
+        "decision_date",
+        "start_construction_by",
+        "complete_by",
+        "units_available_until",
+        "letters",
+    )
+    list_filter = ("run__tranche", "outcome")
+    search_fields = ("application__reference", "application__municipality__name", "application__municipality__code")
+    fields = (
+        "reference",
+        "municipality",
+        "run",
+        "outcome",
+        "requested_amount",
+        "granted",
+        "reason",
+        "decision_date",
+        "start_construction_by",
+        "complete_by",
+        "units_available_until",
+        "letters",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.decisions_visible_to(user=request.user).select_related("run__window")
+
+    @admin.display(description=gettext_lazy("receipt number"), ordering="application__reference")
+    def reference(self, decision: Decision) -> str:
+        return decision.application.reference
+
+    @admin.display(description=gettext_lazy("municipality"), ordering="application__municipality__name")
+    def municipality(self, decision: Decision) -> str:
+        return decision.application.municipality.name
+
+    @admin.display(description=gettext_lazy("requested"), ordering="requested")
+    def requested_amount(self, decision: Decision) -> str:
+        return euro(decision.requested)
+
+    @admin.display(description=gettext_lazy("amount granted"), ordering="amount")
+    def granted(self, decision: Decision) -> str:
+        return euro(decision.amount)
+
+    @admin.display(description=gettext_lazy("decision letter"))
+    def letters(self, decision: Decision) -> str:
+        return format_html(
+            '<a href="{}">PDF</a> · <a href="{}">HTML</a>',
+            reverse("decisions:letter_pdf", args=[decision.public_id]),
+            reverse("decisions:letter_html", args=[decision.public_id]),
+        )

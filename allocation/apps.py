@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AllocationConfig(AppConfig):
+    name = "allocation"
+    verbose_name = _("Allocation and decisions")
+
+    def ready(self):
+        # Importing connects the receivers.
+        from . import receivers  # noqa: F401

@@ -1,0 +1,233 @@
+"""Allocation runs, their ranked lines and the decisions a confirmed run issues.
+
+A run is prepared as a preview by one agency user and confirmed by another with the approver role.
+A confirmed run is immutable: allocation.services refuses to change it, and it stores the ranked inputs
+and the rules it applied, so that allocation.selectors.reproduce_run() can redo it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from grants.models import MONEY, Tranche, Window
+
+from .engine import Outcome, Reason
+
+
+class RunStatus(models.TextChoices):
+    PREVIEW = "preview", _("preview")
+    CONFIRMED = "confirmed", _("confirmed")
+
+
+class LineOutcome(models.TextChoices):
+    FUNDED = Outcome.FUNDED.value, _("funded")
+    PARTIAL = Outcome.PARTIAL.value, _("partially funded")
+    RESERVE = Outcome.RESERVE.value, _("reserve list")
+    REFUSED = Outcome.REFUSED.value, _("refused")
+
+
+class AllocationReason(models.TextChoices):
+    FITS = Reason.FITS.value, _("The request fits within the budget ceiling.")
+    BUDGET_REMAINDER = Reason.BUDGET_REMAINDER.value, _("Only the rest of the budget ceiling was left.")
+    BUDGET_EXHAUSTED = Reason.BUDGET_EXHAUSTED.value, _("The budget ceiling has been reached; on the reserve list.")
+    MUNICIPAL_CAP_PARTIAL = (
+        Reason.MUNICIPAL_CAP_PARTIAL.value,
+        _("Granted up to the maximum per municipality in this tranche."),
+    )
+    MUNICIPAL_CAP = Reason.MUNICIPAL_CAP.value, _("The municipality has reached the maximum per municipality.")
+    PRO_RATA = Reason.PRO_RATA.value, _("Every application receives the same share of the budget ceiling.")
+    TRANSFER = Reason.TRANSFER.value, _("Funded from the unused budget of another window.")
+
+
+class AllocationRun(models.Model):
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    tranche = models.ForeignKey(Tranche, models.PROTECT, related_name="allocation_runs", verbose_name=_("tranche"))
+    window = models.ForeignKey(
+        Window,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="allocation_runs",
+        verbose_name=_("window"),
+        help_text=_("Empty: the run covers every window of the tranche."),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.PREVIEW)
+    seed = models.PositiveBigIntegerField(_("lottery seed"), help_text=_("Recorded so that anyone can redo the draw."))
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("prepared by")
+    )
+    prepared_at = models.DateTimeField(_("prepared at"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("approved by")
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    ceiling = models.DecimalField(
+        _("ceiling used"), **MONEY, help_text=_("The ceiling in force when the run was prepared, for its scope.")
+    )
+    requested_total = models.DecimalField(_("requested"), **MONEY)
+    proposed_total = models.DecimalField(_("proposed"), **MONEY)
+    oversubscription = models.DecimalField(
+        _("oversubscription"), **MONEY, help_text=_("Requested less the ceiling; 0 when every request fits.")
+    )
+    inputs = models.JSONField(_("ranked inputs"), help_text=_("The applications as they were ranked, for audit."))
+    rules = models.JSONField(_("rules applied"), help_text=_("The tranche and window settings the run applied."))
+
+    class Meta:
+        verbose_name = _("allocation run")
+        verbose_name_plural = _("allocation runs")
+        ordering = ["-prepared_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("prepared_by")),
+                name="allocation_run_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="preview", approved_by__isnull=True, confirmed_at__isnull=True)
+                    | Q(status="confirmed", approved_by__isnull=False, confirmed_at__isnull=False)
+                ),
+                name="allocation_run_confirmed_has_approver",
+            ),
+            models.UniqueConstraint(
+                fields=["window"], condition=Q(status="confirmed"), name="allocation_run_one_confirmed_per_window"
+            ),
+            models.UniqueConstraint(
+                fields=["tranche"],
+                condition=Q(status="confirmed", window__isnull=True),
+                name="allocation_run_one_confirmed_per_tranche",
+            ),
+            models.CheckConstraint(
+                condition=Q(ceiling__gte=0, requested_total__gte=0, proposed_total__gte=0, oversubscription__gte=0),
+                name="allocation_run_amounts_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(proposed_total__lte=F("ceiling")), name="allocation_run_within_ceiling"),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.window.name if self.window_id else _("all windows")
+        return f"{self.tranche} – {scope} ({self.get_status_display()}, {self.prepared_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == RunStatus.CONFIRMED
+
+
+class AllocationLine(models.Model):
+    """One application's place in a run: its rank within its window and what it is proposed."""
+
+    run = models.ForeignKey(AllocationRun, models.CASCADE, related_name="lines", verbose_name=_("allocation run"))
+    application = models.ForeignKey(
+        "applications.Application", models.PROTECT, related_name="allocation_lines", verbose_name=_("application")
+    )
+    window = models.ForeignKey(Window, models.PROTECT, related_name="+", verbose_name=_("window"))
+    rank = models.PositiveIntegerField(_("rank"), help_text=_("1 is funded first, within the window."))
+    category = models.CharField(_("category"), max_length=10, blank=True)
+    drawn = models.BooleanField(_("order drawn by lot"), default=False)
+    requested = models.DecimalField(_("requested"), **MONEY)
+    proposed = models.DecimalField(_("proposed"), **MONEY)
+    cumulative = models.DecimalField(_("cumulative proposed"), **MONEY)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=LineOutcome.choices)
+    reason = models.CharField(_("reason"), max_length=30, choices=AllocationReason.choices)
+
+    class Meta:
+        verbose_name = _("allocation line")
+        verbose_name_plural = _("allocation lines")
+        ordering = ["run", "window", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "application"], name="allocation_line_once_per_run"),
+            models.UniqueConstraint(fields=["run", "window", "rank"], name="allocation_line_rank_unique"),
+            models.CheckConstraint(
+                condition=Q(requested__gte=0, proposed__gte=0, cumulative__gte=0, proposed__lte=F("requested")),
+                name="allocation_line_amounts_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="funded", proposed=F("requested"))
+                    | Q(outcome="partial", proposed__gt=0, proposed__lt=F("requested"))
+                    | Q(outcome__in=["reserve", "refused"], proposed=0)
+                ),
+                name="allocation_line_outcome_matches_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rank}. {self.application} – {self.get_outcome_display()}"
+
+
+class DecisionOutcome(models.TextChoices):
+    GRANTED = "granted", _("granted")
+    PARTIALLY_GRANTED = "partially_granted", _("partially granted")
+    REFUSED = "refused", _("refused")
+
+
+def letter_path(instance: Decision, filename: str) -> str:
+    return f"decisions/{instance.public_id}/{filename}"
+
+
+class Decision(models.Model):
+    """The decision (beschikking) on one application, issued by a confirmed allocation run."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    application = models.OneToOneField(
+        "applications.Application", models.PROTECT, related_name="decision", verbose_name=_("application")
+    )
+    run = models.ForeignKey(AllocationRun, models.PROTECT, related_name="decisions", verbose_name=_("allocation run"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=DecisionOutcome.choices)
+    requested = models.DecimalField(_("requested"), **MONEY)
+    amount = models.DecimalField(_("amount granted"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=30, choices=AllocationReason.choices)
+    decision_date = models.DateField(_("decision date"))
+    start_construction_by = models.DateField(_("start construction by"), null=True, blank=True)
+    complete_by = models.DateField(_("complete by"), null=True, blank=True)
+    units_available_until = models.DateField(
+        _("units available for the target groups until"),
+        null=True,
+        blank=True,
+        help_text=_("At the latest: completion deadline plus the tranche's years for the target groups."),
+    )
+    letter_html = models.FileField(_("decision letter (HTML)"), upload_to=letter_path, blank=True)
+    letter_pdf = models.FileField(_("decision letter (PDF)"), upload_to=letter_path, blank=True)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["run", "application__reference"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0, requested__gte=0, amount__lte=F("requested")),
+                name="decision_amount_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="granted", amount=F("requested"))
+                    | Q(outcome="partially_granted", amount__gt=0, amount__lt=F("requested"))
+                    | Q(outcome="refused", amount=0)
+                ),
+                name="decision_outcome_matches_amount",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        outcome="refused",
+                        start_construction_by__isnull=True,
+                        complete_by__isnull=True,
+                        units_available_until__isnull=True,
+                    )
+                    | Q(
+                        ~Q(outcome="refused"),
+                        start_construction_by__isnull=False,
+                        complete_by__isnull=False,
+                        units_available_until__isnull=False,
+                    )
+                ),
+                name="decision_grant_has_obligations",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application.reference}: {self.get_outcome_display()}"

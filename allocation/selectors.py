@@ -1,0 +1,312 @@
+"""Reads of allocation runs and decisions: computing a run, reproducing it, its ranked list."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TextIO
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from applications.models import Application, Status
+from grants.models import RankingInstant, Tranche, Window, decimal_text
+
+from .engine import WindowInput, WindowResult, allocate
+from .models import AllocationLine, AllocationRun, Decision, RunStatus
+from .ranking import Candidate
+
+
+@dataclass(frozen=True)
+class ComputedAllocation:
+    """A run's result before it is stored: what prepare_allocation saves and `allocate` prints."""
+
+    tranche: Tranche
+    window: Window | None
+    seed: int
+    prepared_at: datetime
+    windows: dict[str, Window]
+    results: list[WindowResult]
+    application_ids: dict[str, int]
+    inputs: list[dict]
+    rules: dict
+    ceiling: Decimal
+
+    @property
+    def requested(self) -> Decimal:
+        return sum((result.requested for result in self.results), Decimal("0"))
+
+    @property
+    def proposed(self) -> Decimal:
+        return sum((result.proposed for result in self.results), Decimal("0"))
+
+    @property
+    def oversubscription(self) -> Decimal:
+        return max(Decimal("0"), self.requested - self.ceiling)
+
+
+def granted_in_tranche(*, tranche: Tranche) -> dict[str, Decimal]:
+    """What each municipality (by CBS code) has been granted in the tranche by confirmed runs."""
+    rows = (
+        Decision.objects.filter(application__tranche=tranche)
+        .values("application__municipality__code")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["application__municipality__code"]: row["total"] for row in rows if row["total"]}
+
+
+def granted_per_window(*, tranche: Tranche) -> dict[int, Decimal]:
+    rows = (
+        Decision.objects.filter(application__tranche=tranche)
+        .values("application__window_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["application__window_id"]: row["total"] or Decimal("0") for row in rows}
+
+
+def _candidates(*, tranche: Tranche, windows: list[Window]) -> tuple[dict[int, list[Candidate]], dict[str, int]]:
+    """The eligible applications of the windows, with the unit counts the category rules need."""
+    rows = (
+        Application.objects.filter(tranche=tranche, window__in=windows, status=Status.ELIGIBLE)
+        .values("pk", "reference", "receipt_sequence", "municipality__code", "window_id", "received_at", "completed_at")
+        .annotate(
+            requested=Sum("unit_lines__requested_amount", default=Decimal("0")),
+            units=Sum("unit_lines__units", default=0),
+            units_not_self_contained=Sum("unit_lines__units", filter=Q(unit_lines__self_contained=False), default=0),
+            units_with_common_room=Sum("unit_lines__units", filter=Q(unit_lines__common_room=True), default=0),
+        )
+        .order_by()
+    )
+    by_completion = tranche.ranking_instant == RankingInstant.COMPLETION
+    per_window: dict[int, list[Candidate]] = {window.pk: [] for window in windows}
+    application_ids = {}
+    for row in rows:
+        application_ids[row["reference"]] = row["pk"]
+        per_window[row["window_id"]].append(
+            Candidate(
+                reference=row["reference"],
+                receipt_sequence=row["receipt_sequence"],
+                municipality=row["municipality__code"],
+                requested=row["requested"],
+                ranked_at=row["completed_at"] if by_completion else row["received_at"],
+                units=row["units"],
+                units_not_self_contained=row["units_not_self_contained"],
+                units_with_common_room=row["units_with_common_room"],
+            )
+        )
+    return per_window, application_ids
+
+
+def _candidate_snapshot(window_code: str, candidate: Candidate) -> dict:
+    return {
+        "window": window_code,
+        "reference": candidate.reference,
+        "receipt_sequence": candidate.receipt_sequence,
+        "municipality": candidate.municipality,
+        "requested": decimal_text(candidate.requested),
+        "ranked_at": candidate.ranked_at.isoformat(),
+        "units": candidate.units,
+        "units_not_self_contained": candidate.units_not_self_contained,
+        "units_with_common_room": candidate.units_with_common_room,
+    }
+
+
+def _transfer_room(*, tranche: Tranche, window: Window) -> Decimal:
+    """Unused budget of the tranche's other windows that already have a confirmed run."""
+    confirmed = Window.objects.filter(tranche=tranche, allocation_runs__status=RunStatus.CONFIRMED).exclude(
+        pk=window.pk
+    )
+    granted = granted_per_window(tranche=tranche)
+    unused = sum((w.budget_ceiling - granted.get(w.pk, Decimal("0")) for w in confirmed), Decimal("0"))
+    return max(Decimal("0"), unused)
+
+
+def compute_allocation(
+    *, tranche: Tranche, window: Window | None = None, seed: int, at: datetime | None = None
+) -> ComputedAllocation:
+    """Rank and allocate the eligible applications of one window, or of every window of the tranche.
+
+    Uses the tranche's ceiling in force at `at` less what confirmed runs already granted. Writes nothing.
+    """
+    at = at or timezone.now()
+    tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
+    windows = [window] if window is not None else list(tranche.windows.order_by("code"))
+    per_window, application_ids = _candidates(tranche=tranche, windows=windows)
+    granted = granted_in_tranche(tranche=tranche)
+    tranche_ceiling = tranche.ceiling_at(at)
+    tranche_room = max(Decimal("0"), tranche_ceiling - sum(granted.values(), Decimal("0")))
+    transfer_room = (
+        _transfer_room(tranche=tranche, window=window)
+        if window is not None and tranche.transfer_unused_between_windows
+        else Decimal("0")
+    )
+    inputs = [
+        WindowInput(
+            code=w.code,
+            ceiling=w.budget_ceiling + transfer_room,
+            candidates=per_window[w.pk],
+            method=w.ranking_method,
+            tie_break=w.tie_break,
+            category_rule=w.category_rule,
+        )
+        for w in windows
+    ]
+    rules = {
+        "tranche": tranche.slug,
+        "prepared_at": at.isoformat(),
+        "seed": seed,
+        "ranking_instant": tranche.ranking_instant,
+        "last_application_rule": tranche.last_application_rule,
+        "max_per_municipality": decimal_text(tranche.max_per_municipality),
+        "transfer_unused_between_windows": tranche.transfer_unused_between_windows,
+        "tranche_ceiling": decimal_text(tranche_ceiling),
+        "tranche_room": decimal_text(tranche_room),
+        "granted_before": {code: decimal_text(amount) for code, amount in sorted(granted.items())},
+        "windows": [
+            {
+                "code": w.code,
+                "budget_ceiling": decimal_text(w.budget_ceiling),
+                "ceiling": decimal_text(item.ceiling),
+                "ranking_method": w.ranking_method,
+                "tie_break": w.tie_break,
+                "category_rule": w.category_rule,
+            }
+            for w, item in zip(windows, inputs, strict=True)
+        ],
+    }
+    results = allocate_from_rules(rules=rules, inputs=inputs)
+    for described, result in zip(rules["windows"], results, strict=True):
+        described["lottery_day"] = result.lottery_day.isoformat() if result.lottery_day else None
+        described["pro_rata_fraction"] = str(result.pro_rata_fraction) if result.pro_rata_fraction else None
+        described["ceiling_used"] = decimal_text(result.ceiling)
+        described["transferred_in"] = decimal_text(result.transferred_in)
+    snapshot = [_candidate_snapshot(result.code, line.candidate) for result in results for line in result.lines]
+    ceiling = min(inputs[0].ceiling, tranche_room) if window is not None else tranche_room
+    return ComputedAllocation(
+        tranche=tranche,
+        window=window,
+        seed=seed,
+        prepared_at=at,
+        windows={w.code: w for w in windows},
+        results=results,
+        application_ids=application_ids,
+        inputs=snapshot,
+        rules=rules,
+        ceiling=ceiling,
+    )
+
+
+def allocate_from_rules(*, rules: dict, inputs: list[WindowInput]) -> list[WindowResult]:
+    def money(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    return allocate(
+        inputs,
+        seed=rules["seed"],
+        tranche_room=Decimal(rules["tranche_room"]),
+        rule=rules["last_application_rule"],
+        municipal_cap=money(rules["max_per_municipality"]),
+        municipal_granted={code: Decimal(amount) for code, amount in rules["granted_before"].items()},
+        transfer=rules["transfer_unused_between_windows"],
+    )
+
+
+def reproduce_run(*, run: AllocationRun) -> list[WindowResult]:
+    """Redo a run from nothing but its stored inputs and rules, as an auditor would."""
+    candidates: dict[str, list[Candidate]] = {}
+    for item in run.inputs:
+        candidates.setdefault(item["window"], []).append(
+            Candidate(
+                reference=item["reference"],
+                receipt_sequence=item["receipt_sequence"],
+                municipality=item["municipality"],
+                requested=Decimal(item["requested"]),
+                ranked_at=datetime.fromisoformat(item["ranked_at"]),
+                units=item["units"],
+                units_not_self_contained=item["units_not_self_contained"],
+                units_with_common_room=item["units_with_common_room"],
+            )
+        )
+    inputs = [
+        WindowInput(
+            code=w["code"],
+            ceiling=Decimal(w["ceiling"]),
+            candidates=candidates.get(w["code"], []),
+            method=w["ranking_method"],
+            tie_break=w["tie_break"],
+            category_rule=w["category_rule"],
+        )
+        for w in run.rules["windows"]
+    ]
+    return allocate_from_rules(rules=run.rules, inputs=inputs)
+
+
+def run_is_reproducible(*, run: AllocationRun) -> bool:
+    """True when redoing the run from its snapshot gives exactly the stored lines."""
+    stored = list(
+        run.lines.order_by("window__code", "rank").values_list(
+            "window__code", "rank", "application__reference", "proposed", "outcome", "reason"
+        )
+    )
+    redone = [
+        (result.code, line.rank, line.candidate.reference, line.proposed, line.outcome, line.reason)
+        for result in sorted(reproduce_run(run=run), key=lambda r: r.code)
+        for line in result.lines
+    ]
+    return stored == redone
+
+
+def run_lines(*, run: AllocationRun) -> QuerySet[AllocationLine]:
+    return run.lines.select_related("application__municipality", "window").order_by("window__code", "rank")
+
+
+RANKED_LIST_COLUMNS = (
+    "window",
+    "rank",
+    "reference",
+    "municipality_code",
+    "municipality",
+    "category",
+    "drawn",
+    "requested",
+    "proposed",
+    "cumulative",
+    "outcome",
+    "reason",
+)
+
+
+def write_ranked_list_csv(*, run: AllocationRun, stream: TextIO) -> None:
+    """The run's ranked list as CSV, for the back office export."""
+    writer = csv.writer(stream)
+    writer.writerow(RANKED_LIST_COLUMNS)
+    for line in run_lines(run=run):
+        writer.writerow(
+            [
+                line.window.code,
+                line.rank,
+                line.application.reference,
+                line.application.municipality.code,
+                line.application.municipality.name,
+                line.category,
+                "yes" if line.drawn else "no",
+                decimal_text(line.requested),
+                decimal_text(line.proposed),
+                decimal_text(line.cumulative),
+                line.outcome,
+                line.reason,
+            ]
+        )
+
+
+def decisions_visible_to(*, user) -> QuerySet[Decision]:
+    qs = Decision.objects.select_related("application__municipality", "run__tranche")
+    if user.is_agency:
+        return qs
+    if user.is_municipal:
+        return qs.filter(application__municipality_id=user.municipality_id)
+    return qs.none()

@@ -1,0 +1,7 @@
+"""Domain events of allocation that this and later stages act on; each is sent after its transaction commits."""
+
+from django.dispatch import Signal
+
+# An allocation run was confirmed and its decisions recorded; sent with `run` and `generate_letters`
+# (False where the caller makes the letters itself, or not at all, as the demo data does).
+run_confirmed = Signal()

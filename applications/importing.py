@@ -1,0 +1,268 @@
+"""Writes on applications in the exchange format: importing submitted applications from CSV."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TextIO
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
+
+from grants.models import HousingType, Municipality, Tranche, Window
+
+from .models import Application, Permanence, Status, StatusChange, UnitLine
+from .selectors import EXCHANGE_COLUMNS
+from .services import UnitLineData, unit_line_errors
+
+logger = logging.getLogger(__name__)
+
+YES_NO = {"yes": True, "no": False}
+
+
+@dataclass
+class _ImportedApplication:
+    reference: str
+    municipality_id: int
+    window: Window
+    project_name: str
+    received_at: datetime
+    first_row: int
+    lines: list[UnitLineData]
+
+
+def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[list[str], dict]:
+    problems: list[str] = []
+    parsed: dict = {}
+    reference = (row["reference"] or "").strip()
+    if not reference or len(reference) > 30:
+        problems.append(gettext("reference must be 1 to 30 characters"))
+    parsed["reference"] = reference
+    code = (row["municipality_code"] or "").strip()
+    parsed["municipality_id"] = lookups["municipalities"].get(code)
+    if parsed["municipality_id"] is None:
+        problems.append(gettext("unknown municipality code %(code)r") % {"code": code})
+    parsed["window"] = lookups["windows"].get((row["window"] or "").strip())
+    if parsed["window"] is None:
+        problems.append(gettext("unknown window %(code)r in this tranche") % {"code": row["window"]})
+    parsed["project_name"] = (row["project_name"] or "").strip()
+    if not parsed["project_name"] or len(parsed["project_name"]) > 200:
+        problems.append(gettext("project_name must be 1 to 200 characters"))
+    received_at = parse_datetime((row["received_at"] or "").strip())
+    if received_at is None or received_at.tzinfo is None:
+        problems.append(
+            gettext("received_at %(value)r is not an ISO 8601 instant with an offset") % {"value": row["received_at"]}
+        )
+    elif not tranche.is_open_at(received_at):
+        problems.append(gettext("received_at %(value)s is outside the tranche's opening") % {"value": received_at})
+    parsed["received_at"] = received_at
+    group = lookups["groups"].get((row["target_group"] or "").strip())
+    if group is None:
+        problems.append(gettext("unknown target group %(code)r in this tranche") % {"code": row["target_group"]})
+    housing_type = lookups["housing_types"].get((row["housing_type"] or "").strip())
+    if housing_type is None:
+        problems.append(gettext("unknown housing type %(code)r") % {"code": row["housing_type"]})
+    permanence = (row["permanence"] or "").strip()
+    if permanence not in Permanence.values:
+        problems.append(gettext("permanence must be permanent or flexible, not %(value)r") % {"value": permanence})
+    flags = {}
+    for column in ("self_contained", "common_room"):
+        flags[column] = YES_NO.get((row[column] or "").strip())
+        if flags[column] is None:
+            problems.append(gettext("%(column)s must be yes or no") % {"column": column})
+    try:
+        units = int(row["units"])
+    except (TypeError, ValueError):
+        units = None
+    if units is None or units <= 0:
+        problems.append(gettext("units must be a whole number of at least 1, not %(value)r") % {"value": row["units"]})
+    try:
+        amount = Decimal((row["requested_amount"] or "").strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount.as_tuple().exponent < -2:
+        problems.append(
+            gettext("requested_amount must be an amount in euros such as 7000.00, not %(value)r")
+            % {"value": row["requested_amount"]}
+        )
+        amount = None
+    if problems:
+        return problems, parsed
+    parsed["line"] = UnitLineData(
+        target_group=group,
+        housing_type=housing_type,
+        permanence=permanence,
+        units=units,
+        self_contained=flags["self_contained"],
+        common_room=flags["common_room"],
+        requested_amount=amount,
+    )
+    for messages in unit_line_errors(tranche=tranche, window=parsed["window"], line=parsed["line"]).values():
+        problems.extend(messages)
+    return problems, parsed
+
+
+def _application_problems(application: _ImportedApplication, *, tranche: Tranche) -> list[str]:
+    problems = []
+    units = sum(line.units for line in application.lines)
+    if units < tranche.min_units_per_application:
+        problems.append(
+            gettext("an application needs at least %(min)s units; %(reference)s has %(units)s")
+            % {"min": tranche.min_units_per_application, "reference": application.reference, "units": units}
+        )
+    total = sum((line.requested_amount for line in application.lines), Decimal("0"))
+    if tranche.max_per_municipality is not None and total > tranche.max_per_municipality:
+        problems.append(
+            gettext("%(reference)s asks %(total)s, above the maximum per municipality of %(max)s")
+            % {"reference": application.reference, "total": total, "max": tranche.max_per_municipality}
+        )
+    return problems
+
+
+def _existing_references(references: list[str]) -> set[str]:
+    found: set[str] = set()
+    # Chunks keep each query under SQLite's limit on bound parameters.
+    for start in range(0, len(references), 900):
+        chunk = references[start : start + 900]
+        found.update(Application.objects.filter(reference__in=chunk).values_list("reference", flat=True))
+    return found
+
+
+@transaction.atomic
+def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -> int:
+    """Import submitted applications from CSV (one row per unit line) as eligible; all rows or none.
+
+    Rows sharing a reference form one application and must agree on its columns. Receipt and completion
+    are both the file's received_at; receipt sequences continue the tranche's, in order of received_at
+    and then reference. Raises ValidationError with one "row N: ..." message per problem.
+    Returns the number of applications imported.
+    """
+    tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
+    reader = csv.DictReader(stream)
+    missing = [column for column in EXCHANGE_COLUMNS if column not in (reader.fieldnames or [])]
+    if missing:
+        raise ValidationError(gettext("The header lacks the columns: %(columns)s.") % {"columns": ", ".join(missing)})
+    lookups = {
+        "municipalities": dict(Municipality.objects.values_list("code", "pk")),
+        "windows": {w.code: w for w in tranche.windows.prefetch_related("eligible_target_groups")},
+        "groups": {g.code: g for g in tranche.target_groups.all()},
+        "housing_types": {h.code: h for h in HousingType.objects.all()},
+    }
+    errors: list[str] = []
+    applications: dict[str, _ImportedApplication] = {}
+    for number, row in enumerate(reader, start=2):
+        if None in row or None in row.values():
+            errors.append(gettext("row %(row)s: expected %(n)s columns") % {"row": number, "n": len(EXCHANGE_COLUMNS)})
+            continue
+        problems, parsed = _parse_import_row(row, tranche=tranche, lookups=lookups)
+        application = applications.get(parsed["reference"])
+        if application is None and not problems:
+            application = applications[parsed["reference"]] = _ImportedApplication(
+                reference=parsed["reference"],
+                municipality_id=parsed["municipality_id"],
+                window=parsed["window"],
+                project_name=parsed["project_name"],
+                received_at=parsed["received_at"],
+                first_row=number,
+                lines=[],
+            )
+        elif application is not None:
+            for column, key, ours in (
+                ("municipality_code", "municipality_id", application.municipality_id),
+                ("window", "window", application.window),
+                ("project_name", "project_name", application.project_name),
+                ("received_at", "received_at", application.received_at),
+            ):
+                if parsed.get(key) is not None and parsed[key] != ours:
+                    problems.append(
+                        gettext("%(column)s differs from row %(first)s of %(reference)s")
+                        % {"column": column, "first": application.first_row, "reference": application.reference}
+                    )
+        errors.extend(gettext("row %(row)s: %(problem)s") % {"row": number, "problem": p} for p in problems)
+        if not problems:
+            application.lines.append(parsed["line"])
+    if not applications and not errors:
+        errors.append(gettext("The file has no applications."))
+    for application in applications.values():
+        errors.extend(
+            gettext("row %(row)s: %(problem)s") % {"row": application.first_row, "problem": problem}
+            for problem in _application_problems(application, tranche=tranche)
+        )
+    for reference in sorted(_existing_references(list(applications))):
+        errors.append(
+            gettext("row %(row)s: reference %(reference)s already exists")
+            % {"row": applications[reference].first_row, "reference": reference}
+        )
+    if errors:
+        raise ValidationError(errors)
+    return _create_imported(tranche=tranche, applications=list(applications.values()), source=source)
+
+
+def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplication], source: str) -> int:
+    locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
+    applications.sort(key=lambda a: (a.received_at, a.reference))
+    first = locked.last_receipt_number + 1
+    now = timezone.now()
+    created = Application.objects.bulk_create(
+        [
+            Application(
+                reference=item.reference,
+                receipt_sequence=sequence,
+                municipality_id=item.municipality_id,
+                tranche=tranche,
+                window=item.window,
+                project_name=item.project_name,
+                status=Status.ELIGIBLE,
+                received_at=item.received_at,
+                completed_at=item.received_at,
+            )
+            for sequence, item in enumerate(applications, start=first)
+        ],
+        batch_size=2000,
+    )
+    UnitLine.objects.bulk_create(
+        (
+            UnitLine(
+                application=application,
+                target_group=line.target_group,
+                housing_type=line.housing_type,
+                permanence=line.permanence,
+                self_contained=line.self_contained,
+                common_room=line.common_room,
+                units=line.units,
+                requested_amount=line.requested_amount,
+            )
+            for application, item in zip(created, applications, strict=True)
+            for line in item.lines
+        ),
+        batch_size=2000,
+    )
+    reason = gettext("Imported from %(source)s.") % {"source": source or "CSV"}
+    StatusChange.objects.bulk_create(
+        (
+            change
+            for application in created
+            for change in (
+                StatusChange(
+                    application=application, to_status=Status.SUBMITTED, at=application.received_at, reason=reason
+                ),
+                StatusChange(
+                    application=application,
+                    from_status=Status.SUBMITTED,
+                    to_status=Status.ELIGIBLE,
+                    at=now,
+                    reason=reason,
+                ),
+            )
+        ),
+        batch_size=2000,
+    )
+    Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=first + len(created) - 1)
+    logger.info("imported %s applications into %s from %s", len(created), tranche.slug, source or "CSV")
+    return len(created)

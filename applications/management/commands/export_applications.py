@@ -1,0 +1,31 @@
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from applications.selectors import EXCHANGE_COLUMNS, application_rows
+from grants.models import Tranche
+
+
+class Command(BaseCommand):
+    help = "Export a tranche's submitted applications in the import format, one row per unit line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tranche", required=True, help="Slug of the tranche, e.g. rha-2023.")
+        parser.add_argument("file", type=Path, nargs="?", help="Where to write; standard output when left out.")
+
+    def handle(self, *args, tranche: str, file: Path | None, **options):
+        try:
+            tranche_obj = Tranche.objects.get(slug=tranche)
+        except Tranche.DoesNotExist:
+            raise CommandError(f"No tranche {tranche!r}.") from None
+        if file is None:
+            self._write(self.stdout, tranche_obj)
+            return
+        with open(file, "w", newline="", encoding="utf-8") as stream:
+            self._write(stream, tranche_obj)
+
+    def _write(self, stream, tranche: Tranche) -> None:
+        writer = csv.DictWriter(stream, fieldnames=EXCHANGE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(application_rows(tranche=tranche))

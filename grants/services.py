@@ -1,0 +1,408 @@
+"""Writes on the tranche rules: reference data, tranche files, amendments and fixed allocations.
+
+The first stage: it reads and writes grants models only, never applications or allocation runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
+
+from .models import (
+    AmendmentKind,
+    FixedAllocation,
+    HousingType,
+    Municipality,
+    RentLimit,
+    Scheme,
+    TargetGroup,
+    Tranche,
+    TrancheAmendment,
+    TrancheTargetGroup,
+    Window,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+# The tranche files: one JSON file per call, as published (grants/tranches/README.md).
+TRANCHES_DIR = Path(__file__).resolve().parent / "tranches"
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def load_municipalities(*, path: Path = DATA_DIR / "municipalities-2024.csv") -> int:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    # Reloaded on every start of the demo: rows already stored as they are cost no queries.
+    stored = {
+        code: (name, province) for code, name, province in Municipality.objects.values_list("code", "name", "province")
+    }
+    for row in rows:
+        if stored.get(row["code"]) == (row["name"], row["province"]):
+            continue
+        municipality, _ = Municipality.objects.update_or_create(
+            code=row["code"], defaults={"name": row["name"], "province": row["province"]}
+        )
+        municipality.full_clean()
+    return len(rows)
+
+
+@transaction.atomic
+def load_reference_data() -> None:
+    """Municipalities, national target groups, housing types and rent limits, idempotently."""
+    load_municipalities()
+    for item in json.loads((DATA_DIR / "target_groups.json").read_text(encoding="utf-8")):
+        TargetGroup.objects.update_or_create(code=item["code"], defaults={"name": item["name"]})
+    for item in json.loads((DATA_DIR / "housing_types.json").read_text(encoding="utf-8")):
+        HousingType.objects.update_or_create(
+            code=item["code"], defaults={"name": item["name"], "is_short_stay": item["is_short_stay"]}
+        )
+    load_rent_limits()
+
+
+@transaction.atomic
+def load_rent_limits(*, path: Path = DATA_DIR / "rent_limits.json") -> int:
+    """Create or update the rent limits per year from the data file; years not in the file are left alone."""
+    items = json.loads(path.read_text(encoding="utf-8"))
+    for item in items:
+        limit = RentLimit.objects.filter(year=item["year"]).first() or RentLimit(year=item["year"])
+        limit.aftoppingsgrens = Decimal(item["aftoppingsgrens"])
+        limit.max_starting_rent = Decimal(item["max_starting_rent"])
+        limit.max_yearly_increase_percent = Decimal(item["max_yearly_increase_percent"])
+        limit.source = item["source"]
+        # Checked before saving, so that a wrong value reads as a message rather than a database error.
+        limit.full_clean()
+        limit.save()
+    return len(items)
+
+
+def _instant(value: str, field: str):
+    parsed = parse_datetime(value) if value else None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationError({field: f"{value!r} is not an ISO 8601 instant with an offset"})
+    return parsed
+
+
+def _money(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+TRANCHE_FIELDS = (
+    "number",
+    "year",
+    "title",
+    "source",
+    "min_units_per_application",
+    "months_to_start",
+    "months_to_complete",
+    "years_for_target_groups",
+    "ranking_instant",
+    "last_application_rule",
+    "transfer_unused_between_windows",
+    "receipt_prefix",
+    "required_attachments",
+)
+MONEY_FIELDS = (
+    "budget_ceiling",
+    "max_per_permanent_unit",
+    "max_per_flexible_unit",
+    "max_per_short_stay_unit",
+    "max_per_municipality",
+)
+
+
+@transaction.atomic
+def load_tranche(*, data: dict) -> Tranche:
+    """Create or update a tranche, its target groups, windows and amendments from its file's content.
+
+    The format is documented in docs/rules.md ("Tranche files"). Amendments are matched on their
+    publication reference and kind, so loading the same file twice changes nothing.
+    """
+    scheme_data = data["scheme"]
+    scheme, _ = Scheme.objects.update_or_create(
+        code=scheme_data["code"],
+        defaults={"name": scheme_data["name"], "legal_basis": scheme_data.get("legal_basis", "")},
+    )
+    defaults = {field: data[field] for field in TRANCHE_FIELDS if field in data}
+    defaults.update({field: _money(data.get(field)) for field in MONEY_FIELDS if field in data})
+    defaults["opens_at"] = _instant(data["opens_at"], "opens_at")
+    defaults["closes_at"] = _instant(data["closes_at"], "closes_at")
+    tranche, _ = Tranche.objects.update_or_create(scheme=scheme, slug=data["slug"], defaults=defaults)
+    tranche.full_clean(exclude=["scheme"])
+
+    groups = {}
+    for item in data["target_groups"]:
+        groups[item["code"]], _ = TrancheTargetGroup.objects.update_or_create(
+            tranche=tranche,
+            code=item["code"],
+            defaults={
+                "name": item["name"],
+                "national_group": TargetGroup.objects.get(code=item["national_group"]),
+            },
+        )
+    window_total = Decimal("0")
+    for item in data["windows"]:
+        window, _ = Window.objects.update_or_create(
+            tranche=tranche,
+            code=item["code"],
+            defaults={
+                "name": item["name"],
+                "budget_ceiling": _money(item["budget_ceiling"]),
+                "ranking_method": item.get("ranking_method", "first_come"),
+                "category_rule": item.get("category_rule", ""),
+                "tie_break": item.get("tie_break", "receipt"),
+            },
+        )
+        window.eligible_target_groups.set([groups[code] for code in item["target_groups"]])
+        window_total += window.budget_ceiling
+
+    for item in data.get("amendments", []):
+        kind = item["kind"]
+        TrancheAmendment.objects.update_or_create(
+            tranche=tranche,
+            kind=kind,
+            publication_reference=item["publication_reference"],
+            defaults={
+                "effective_at": _instant(item["effective_at"], "effective_at"),
+                "old_ceiling": _money(item.get("old_ceiling")),
+                "new_ceiling": _money(item.get("new_ceiling")),
+                "old_closes_at": _instant(item["old_closes_at"], "old_closes_at")
+                if item.get("old_closes_at")
+                else None,
+                "new_closes_at": _instant(item["new_closes_at"], "new_closes_at")
+                if item.get("new_closes_at")
+                else None,
+            },
+        )
+    highest_ceiling = max([tranche.budget_ceiling, *(a.new_ceiling for a in tranche.amendments.all() if a.new_ceiling)])
+    if window_total > highest_ceiling:
+        raise ValidationError({"windows": f"windows add up to {window_total}, above the ceiling {highest_ceiling}"})
+    return tranche
+
+
+def _tranche_created_at(tranche: Tranche) -> datetime | None:
+    return (
+        tranche.history.filter(history_type="+").order_by("history_date").values_list("history_date", flat=True).first()
+    )
+
+
+def amendment_errors(
+    *,
+    tranche: Tranche,
+    kind: str,
+    new_ceiling: Decimal | None,
+    new_closes_at: datetime | None,
+    effective_at: datetime | None = None,
+    publication_reference: str = "",
+) -> dict[str, list[str]]:
+    """What is wrong with a new amendment of this tranche, by field name.
+
+    A form whose own field validation failed has no instant or reference to give: the checks that need them
+    wait until it has. record_amendment always gives both.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if kind not in AmendmentKind.values:
+        add("kind", gettext("Choose what the amendment changes."))
+        return errors
+    if kind == AmendmentKind.CEILING and (new_ceiling is None or new_ceiling <= 0):
+        add("new_ceiling", gettext("Give the new ceiling, in euros."))
+    if kind == AmendmentKind.CLOSING:
+        if new_closes_at is None:
+            add("new_closes_at", gettext("Give the new closing instant."))
+        elif new_closes_at <= tranche.opens_at:
+            add("new_closes_at", gettext("The new closing must be after the opening."))
+    same_kind = [a for a in tranche.amendments.all() if a.kind == kind]
+    if publication_reference.strip() in {a.publication_reference for a in same_kind}:
+        add(
+            "publication_reference",
+            gettext("An amendment of this kind from this publication has already been recorded."),
+        )
+    if effective_at is None:
+        return errors
+    created_at = _tranche_created_at(tranche)
+    if created_at is not None and effective_at < created_at:
+        add(
+            "effective_at",
+            gettext("An amendment cannot take effect before the tranche was created (%(at)s).")
+            % {"at": _instant_text(created_at)},
+        )
+    if any(a.effective_at == effective_at for a in same_kind):
+        add("effective_at", gettext("Another amendment of this kind takes effect at the same instant."))
+    if kind == AmendmentKind.CLOSING:
+        closing = tranche.closes_at_in_force(effective_at)
+        if effective_at >= closing:
+            add(
+                "effective_at",
+                gettext("The tranche closed at %(at)s, before this amendment would take effect.")
+                % {"at": _instant_text(closing)},
+            )
+        elif new_closes_at is not None and new_closes_at <= effective_at:
+            add("new_closes_at", gettext("The new closing must be after the amendment takes effect."))
+    return errors
+
+
+@transaction.atomic
+def record_amendment(
+    *,
+    tranche: Tranche,
+    kind: str,
+    publication_reference: str,
+    effective_at: datetime,
+    new_ceiling: Decimal | None = None,
+    new_closes_at: datetime | None = None,
+    user,
+) -> TrancheAmendment:
+    """Record a published change of the ceiling or closing, with the value it replaces.
+
+    The tranche row stays locked until commit, so two amendments recorded at once are checked one after the
+    other. A ceiling may not be lowered below what has been granted: grants are not recorded yet, so only a
+    positive ceiling is required for now.
+    """
+    if timezone.is_naive(effective_at):
+        raise ValueError("effective_at must be an aware datetime")
+    tranche = Tranche.objects.select_for_update().get(pk=tranche.pk)
+    if kind == AmendmentKind.CEILING:
+        new_closes_at = None
+    elif kind == AmendmentKind.CLOSING:
+        new_ceiling = None
+    publication_reference = publication_reference.strip()
+    errors = amendment_errors(
+        tranche=tranche,
+        kind=kind,
+        new_ceiling=new_ceiling,
+        new_closes_at=new_closes_at,
+        effective_at=effective_at,
+        publication_reference=publication_reference,
+    )
+    if errors:
+        raise ValidationError(errors)
+    # No other amendment of this kind takes effect at the same instant, so what is in force at effective_at,
+    # without this one, is the value just before it.
+    amendment = TrancheAmendment(
+        tranche=tranche,
+        kind=kind,
+        publication_reference=publication_reference,
+        effective_at=effective_at,
+        old_ceiling=tranche.ceiling_at(effective_at) if kind == AmendmentKind.CEILING else None,
+        new_ceiling=new_ceiling,
+        old_closes_at=tranche.closes_at_in_force(effective_at) if kind == AmendmentKind.CLOSING else None,
+        new_closes_at=new_closes_at,
+        recorded_by=user,
+    )
+    amendment.full_clean()
+    amendment.save()
+    logger.info(
+        "tranche %s: %s amendment %s takes effect at %s, recorded by %s",
+        tranche.slug,
+        kind,
+        publication_reference,
+        effective_at.isoformat(),
+        user,
+    )
+    return amendment
+
+
+def _instant_text(instant: datetime) -> str:
+    return formats.date_format(timezone.localtime(instant), "DATETIME_FORMAT")
+
+
+# Money columns hold 14 digits, two of them cents.
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+def _money_text(amount: Decimal) -> str:
+    return formats.number_format(amount, 2, use_l10n=True, force_grouping=True)
+
+
+def _fixed_allocation_row_errors(row: dict, municipalities: dict[str, Municipality]) -> tuple[list[str], dict]:
+    errors, values = [], {}
+    code = (row.get("municipality_code") or "").strip()
+    values["municipality"] = municipalities.get(code)
+    if values["municipality"] is None:
+        errors.append(gettext("unknown municipality code %(code)r") % {"code": code})
+    try:
+        values["amount"] = Decimal((row.get("amount") or "").strip())
+    except InvalidOperation:
+        values["amount"] = None
+    if values["amount"] is None or not values["amount"].is_finite():
+        errors.append(gettext("the amount %(amount)r is not a number like 125000.00") % {"amount": row.get("amount")})
+    elif values["amount"] <= 0 or values["amount"] >= MAX_AMOUNT or values["amount"] != round(values["amount"], 2):
+        errors.append(gettext("the amount must be more than zero and less than a trillion, in whole cents"))
+    units = (row.get("units") or "").strip()
+    values["units"] = int(units) if units.isdigit() and int(units) > 0 else None
+    if units and values["units"] is None:
+        errors.append(gettext("the number of units %(units)r is not a whole number above zero") % {"units": units})
+    return errors, values
+
+
+@transaction.atomic
+def import_fixed_allocation(*, tranche: Tranche, rows: list[dict], publication_reference: str) -> list[FixedAllocation]:
+    """Store the amounts per municipality of a published annex: every row, or none if any row is wrong.
+
+    Rows are dicts with municipality_code, amount and optionally units, numbered in error messages as in the
+    CSV file (the header is row 1). A municipality already allocated in this tranche gets the new amount, so
+    importing the same file twice changes nothing.
+    """
+    if not publication_reference.strip():
+        raise ValidationError({"publication_reference": gettext("Give the publication reference of the annex.")})
+    tranche = Tranche.objects.select_for_update().get(pk=tranche.pk)
+    municipalities = {m.code: m for m in Municipality.objects.all()}
+    errors, parsed, first_row_of = [], [], {}
+    for number, row in enumerate(rows, start=2):
+        row_errors, values = _fixed_allocation_row_errors(row, municipalities)
+        municipality = values["municipality"]
+        if municipality is not None:
+            if municipality.code in first_row_of:
+                row_errors.append(
+                    gettext("%(code)s is already on row %(row)s")
+                    % {"code": municipality.code, "row": first_row_of[municipality.code]}
+                )
+            else:
+                first_row_of[municipality.code] = number
+        errors.extend(gettext("Row %(row)s: %(error)s") % {"row": number, "error": error} for error in row_errors)
+        parsed.append(values)
+    if not parsed and not errors:
+        errors.append(gettext("The file has no rows."))
+    if errors:
+        raise ValidationError(errors)
+    allocations = [
+        FixedAllocation.objects.update_or_create(
+            tranche=tranche,
+            municipality=values["municipality"],
+            defaults={
+                "amount": values["amount"],
+                "units": values["units"],
+                "publication_reference": publication_reference.strip(),
+            },
+        )[0]
+        for values in parsed
+    ]
+    total = sum(tranche.fixed_allocations.values_list("amount", flat=True), Decimal("0"))
+    ceiling = tranche.ceiling_at(timezone.now())
+    if total > ceiling:
+        raise ValidationError(
+            gettext("The allocations add up to € %(total)s, above the ceiling of € %(ceiling)s.")
+            % {"total": _money_text(total), "ceiling": _money_text(ceiling)}
+        )
+    logger.info(
+        "fixed allocation %s imported for %s: %d rows, total %s",
+        publication_reference,
+        tranche.slug,
+        len(parsed),
+        total,
+    )
+    return allocations

@@ -1,0 +1,82 @@
+"""The ministry's read-only pages: dashboard, exports and the progress-letter paragraph.
+
+They read stored totals only (ministry.dashboard, ministry.letter); who may see them is asked of
+ministry.permissions.can_view_totals.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from grants.models import Tranche
+
+from . import exports, letter
+from .dashboard import TABLES, dashboard
+from .permissions import can_view_totals
+
+EXPORTS = {
+    "csv": (exports.table_csv, exports.CSV_CONTENT_TYPE),
+    "xlsx": (exports.table_xlsx, exports.XLSX_CONTENT_TYPE),
+}
+
+
+def _require_totals_access(user) -> None:
+    allowed, reason = can_view_totals(user)
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+@require_GET
+@login_required
+def dashboard_page(request):
+    _require_totals_access(request.user)
+    context = {"dashboard": dashboard(params=request.GET), "query": request.GET.urlencode()}
+    return render(request, "ministry/dashboard.html", context)
+
+
+@require_GET
+@login_required
+def export_table(request, table: str, file_format: str):
+    _require_totals_access(request.user)
+    if table not in TABLES or file_format not in EXPORTS:
+        raise Http404(_("No such export."))
+    content = dashboard(params=request.GET).tables[table]
+    write, content_type = EXPORTS[file_format]
+    response = HttpResponse(write(content), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="thuisfonds-{table}.{file_format}"'
+    return response
+
+
+class LetterForm(forms.Form):
+    tranche = forms.ChoiceField(label=_("Tranche"))
+
+    def __init__(self, *args, tranches: list[Tranche], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tranches = {tranche.slug: tranche for tranche in tranches}
+        self.fields["tranche"].choices = [("", _("Choose a tranche"))] + [
+            (tranche.slug, tranche.title) for tranche in tranches
+        ]
+
+
+@require_GET
+@login_required
+def progress_letter(request):
+    _require_totals_access(request.user)
+    tranches = list(Tranche.objects.order_by("scheme__code", "-number"))
+    form = LetterForm(request.GET if "tranche" in request.GET else None, tranches=tranches)
+    context = {"form": form}
+    if form.is_valid():
+        tranche = form.tranches[form.cleaned_data["tranche"]]
+        figures = letter.figures_for_letter(tranche=tranche)
+        context.update(
+            tranche=tranche,
+            figures=figures,
+            paragraph=letter.progress_paragraph(figures) if figures else None,
+        )
+    return render(request, "ministry/progress_letter.html", context)

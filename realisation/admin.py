@@ -1,0 +1,324 @@
+"""Back office for following up grants: progress reports, overdue deadlines and the settlement (vaststelling).
+
+Everything here is read-only; preparing, confirming and discarding a settlement are admin actions that call
+realisation.services, which check the four-eyes rule again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from grants.admin import ReadOnlyAdmin, ReadOnlyInline
+from grants.admin import euro_or_dash as euro
+from grants.admin import instant_or_dash as amsterdam_time
+
+from . import selectors, services
+from .models import GrantFollowUp, ProgressReport, RealisedUnits, Settlement, SettlementLine
+
+
+def _report_outcomes(model_admin, request, objects, service: Callable, describe: Callable) -> None:
+    """Call the service once per object and report each outcome; one refusal stops nothing else."""
+    for obj in objects:
+        try:
+            result = service(obj)
+        except (ValidationError, PermissionDenied) as error:
+            reason = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            model_admin.message_user(request, f"{obj}: {reason}", messages.ERROR)
+        else:
+            model_admin.message_user(request, describe(obj, result), messages.SUCCESS)
+
+
+# --- progress reports -----------------------------------------------------------------------------------
+
+
+class RealisedUnitsInline(ReadOnlyInline):
+    model = RealisedUnits
+    fields = ("unit_line", "granted", "units")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit_line__target_group", "unit_line__housing_type")
+
+    @admin.display(description=gettext_lazy("units granted"))
+    def granted(self, row: RealisedUnits) -> int:
+        return row.unit_line.units
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(ReadOnlyAdmin):
+    list_display = ("application", "municipality", "status", "construction_started_on", "completed_on", "submitted")
+    list_filter = ("status", "is_latest", "application__tranche")
+    search_fields = ("application__reference", "application__project_name", "application__municipality__name")
+    fields = (
+        "application",
+        "status",
+        "is_latest",
+        "construction_started_on",
+        "completed_on",
+        "delay_remarks",
+        "prepared_by",
+        "prepared",
+        "submitted_by",
+        "submitted",
+    )
+    readonly_fields = ("prepared", "submitted")
+    inlines = (RealisedUnitsInline,)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("application__municipality", "prepared_by", "submitted_by")
+            .order_by("-submitted_at", "-pk")
+        )
+
+    @admin.display(description=gettext_lazy("municipality"), ordering="application__municipality__name")
+    def municipality(self, report: ProgressReport) -> str:
+        return report.application.municipality.name
+
+    @admin.display(description=gettext_lazy("prepared at"), ordering="prepared_at")
+    def prepared(self, report: ProgressReport) -> str:
+        return amsterdam_time(report.prepared_at)
+
+    @admin.display(description=gettext_lazy("submitted at"), ordering="submitted_at")
+    def submitted(self, report: ProgressReport) -> str:
+        return amsterdam_time(report.submitted_at)
+
+
+# --- follow-up of grants --------------------------------------------------------------------------------
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = gettext_lazy("overdue")
+    parameter_name = "overdue"
+    CONDITIONS = {
+        "any": selectors.NEEDS_ATTENTION,
+        "report": selectors.REPORT_OVERDUE,
+        "start": selectors.START_MISSED,
+        "completion": selectors.COMPLETION_MISSED,
+    }
+
+    def lookups(self, request, model_admin):
+        return [
+            ("any", _("anything overdue")),
+            ("report", _("progress report overdue")),
+            ("start", _("start deadline missed")),
+            ("completion", _("completion deadline missed")),
+        ]
+
+    def queryset(self, request, queryset):
+        condition = self.CONDITIONS.get(self.value())
+        return queryset if condition is None else queryset.filter(condition)
+
+
+@admin.register(GrantFollowUp)
+class GrantFollowUpAdmin(ReadOnlyAdmin):
+    """Granted applications with their deadlines, latest report and settlement, to follow up and settle."""
+
+    list_display = (
+        "reference",
+        "municipality",
+        "project_name",
+        "granted",
+        "start_by",
+        "started",
+        "complete_by_date",
+        "completed",
+        "next_due",
+        "overdue",
+        "settlement",
+    )
+    list_filter = (AttentionFilter, "tranche", "decision__settlement__status", "municipality__province")
+    search_fields = ("reference", "project_name", "municipality__name", "municipality__code")
+    list_select_related = ("municipality",)
+    actions = ("prepare_settlement",)
+    fields = ("reference", "municipality", "project_name", "granted", "start_by", "started", "complete_by_date")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        grants = GrantFollowUp.objects.select_related("municipality", "decision__settlement")
+        return selectors.with_progress(grants, today=timezone.localdate()).order_by(
+            "decision__complete_by", "reference"
+        )
+
+    def has_settle_permission(self, request) -> bool:
+        return request.user.is_staff and request.user.is_agency
+
+    @admin.display(description=gettext_lazy("amount granted"), ordering="amount_granted")
+    def granted(self, grant: GrantFollowUp) -> str:
+        return euro(grant.amount_granted)
+
+    @admin.display(description=gettext_lazy("start construction by"), ordering="start_construction_by")
+    def start_by(self, grant: GrantFollowUp):
+        return grant.start_construction_by
+
+    @admin.display(description=gettext_lazy("construction started"), ordering="started_on")
+    def started(self, grant: GrantFollowUp):
+        return grant.started_on
+
+    @admin.display(description=gettext_lazy("complete by"), ordering="complete_by")
+    def complete_by_date(self, grant: GrantFollowUp):
+        return grant.complete_by
+
+    @admin.display(description=gettext_lazy("completed"), ordering="completed_on")
+    def completed(self, grant: GrantFollowUp):
+        return grant.completed_on
+
+    @admin.display(description=gettext_lazy("next report due"), ordering="next_report_due")
+    def next_due(self, grant: GrantFollowUp):
+        return grant.next_report_due
+
+    @admin.display(description=gettext_lazy("overdue"))
+    def overdue(self, grant: GrantFollowUp) -> str:
+        flags = [
+            (grant.report_overdue, _("report overdue")),
+            (grant.start_missed, _("start deadline missed")),
+            (grant.completion_missed, _("completion deadline missed")),
+        ]
+        return ", ".join(str(label) for flag, label in flags if flag) or "–"
+
+    @admin.display(description=gettext_lazy("settlement"), ordering="settlement_status")
+    def settlement(self, grant: GrantFollowUp) -> str:
+        try:
+            return grant.decision.settlement.get_status_display()
+        except Settlement.DoesNotExist:
+            return "–"
+
+    @admin.action(description=gettext_lazy("Prepare settlement"), permissions=["settle"])
+    def prepare_settlement(self, request, queryset):
+        _report_outcomes(
+            self,
+            request,
+            queryset,
+            lambda grant: services.prepare_settlement(decision=grant.decision, user=request.user),
+            lambda grant, settlement: (
+                _("%(reference)s: settlement prepared, %(settled)s settled, %(reclaimed)s to reclaim.")
+                % {
+                    "reference": grant.reference,
+                    "settled": euro(settlement.amount_settled),
+                    "reclaimed": euro(settlement.amount_reclaimed),
+                }
+            ),
+        )
+
+
+# --- settlements ----------------------------------------------------------------------------------------
+
+
+class SettlementLineInline(ReadOnlyInline):
+    model = SettlementLine
+    fields = ("unit_line", "units_granted", "units_realised", "share", "settled")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit_line__target_group", "unit_line__housing_type")
+
+    @admin.display(description=gettext_lazy("share of the grant"))
+    def share(self, line: SettlementLine) -> str:
+        return euro(line.amount_granted)
+
+    @admin.display(description=gettext_lazy("amount settled"))
+    def settled(self, line: SettlementLine) -> str:
+        return euro(line.amount_settled)
+
+
+@admin.register(Settlement)
+class SettlementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "reference",
+        "municipality",
+        "status",
+        "units",
+        "paid",
+        "settled",
+        "reclaimed",
+        "prepared_by",
+        "approved_by",
+        "confirmed",
+    )
+    list_filter = ("status", "decision__application__tranche")
+    search_fields = ("decision__application__reference", "decision__application__municipality__name")
+    fields = (
+        "decision",
+        "progress_report",
+        "status",
+        "units",
+        "paid",
+        "settled",
+        "reclaimed",
+        "prepared_by",
+        "prepared",
+        "approved_by",
+        "confirmed",
+    )
+    readonly_fields = fields
+    inlines = (SettlementLineInline,)
+    actions = ("confirm", "discard")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("decision__application__municipality", "prepared_by", "approved_by", "progress_report")
+        )
+
+    def has_settle_permission(self, request) -> bool:
+        return request.user.is_staff and request.user.is_agency
+
+    @admin.display(description=gettext_lazy("receipt number"), ordering="decision__application__reference")
+    def reference(self, settlement: Settlement) -> str:
+        return settlement.decision.application.reference
+
+    @admin.display(description=gettext_lazy("municipality"))
+    def municipality(self, settlement: Settlement) -> str:
+        return settlement.decision.application.municipality.name
+
+    @admin.display(description=gettext_lazy("units realised"))
+    def units(self, settlement: Settlement) -> str:
+        return f"{settlement.units_realised} / {settlement.units_granted}"
+
+    @admin.display(description=gettext_lazy("amount paid"), ordering="amount_paid")
+    def paid(self, settlement: Settlement) -> str:
+        return euro(settlement.amount_paid)
+
+    @admin.display(description=gettext_lazy("amount settled"), ordering="amount_settled")
+    def settled(self, settlement: Settlement) -> str:
+        return euro(settlement.amount_settled)
+
+    @admin.display(description=gettext_lazy("amount to reclaim"), ordering="amount_reclaimed")
+    def reclaimed(self, settlement: Settlement) -> str:
+        return euro(settlement.amount_reclaimed)
+
+    @admin.display(description=gettext_lazy("prepared at"), ordering="prepared_at")
+    def prepared(self, settlement: Settlement) -> str:
+        return amsterdam_time(settlement.prepared_at)
+
+    @admin.display(description=gettext_lazy("confirmed at"), ordering="confirmed_at")
+    def confirmed(self, settlement: Settlement) -> str:
+        return amsterdam_time(settlement.confirmed_at)
+
+    @admin.action(description=gettext_lazy("Confirm settlement (four eyes)"), permissions=["settle"])
+    def confirm(self, request, queryset):
+        _report_outcomes(
+            self,
+            request,
+            queryset,
+            lambda settlement: services.confirm_settlement(settlement=settlement, user=request.user),
+            lambda settlement, _result: _("%(settlement)s: confirmed.") % {"settlement": settlement},
+        )
+
+    @admin.action(description=gettext_lazy("Discard prepared settlement"), permissions=["settle"])
+    def discard(self, request, queryset):
+        _report_outcomes(
+            self,
+            request,
+            queryset,
+            lambda settlement: services.discard_settlement(settlement=settlement, user=request.user),
+            lambda settlement, _result: _("%(settlement)s: discarded.") % {"settlement": settlement},
+        )

@@ -1,0 +1,199 @@
+"""Reads of what follows a grant: obligations and progress, and what a grant settles at."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateField,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+
+from allocation.models import Decision
+from applications.models import Application, Status, UnitLine
+from applications.selectors import applications_visible_to
+
+from .models import ProgressReport, ProgressStatus, RealisedUnits, SettlementStatus
+
+
+def _cents_down(amount: Fraction) -> Decimal:
+    return Decimal(math.floor(amount * 100)).scaleb(-2)
+
+
+@dataclass(frozen=True)
+class ComputedSettlementLine:
+    unit_line: UnitLine
+    units_granted: int
+    units_realised: int
+    amount_granted: Decimal
+    amount_settled: Decimal
+
+
+@dataclass(frozen=True)
+class ComputedSettlement:
+    report: ProgressReport | None
+    amount_paid: Decimal
+    lines: list[ComputedSettlementLine]
+
+    @property
+    def amount_settled(self) -> Decimal:
+        return sum((line.amount_settled for line in self.lines), Decimal("0"))
+
+    @property
+    def amount_reclaimed(self) -> Decimal:
+        return self.amount_paid - self.amount_settled
+
+    @property
+    def units_granted(self) -> int:
+        return sum(line.units_granted for line in self.lines)
+
+    @property
+    def units_realised(self) -> int:
+        return sum(line.units_realised for line in self.lines)
+
+
+def compute_settlement(*, decision: Decision) -> ComputedSettlement:
+    """The settlement of a grant from its latest progress report; nothing is realised without one.
+
+    A unit line's share of the grant is its requested amount × amount granted / amount requested (its whole
+    request for a full grant). A unit not realised is not funded: the line gets its share × realised / granted
+    units. Each line is rounded down to the cent, computed exactly, so the settled total never exceeds the
+    grant. The grant is taken to have been paid in full as an advance: the reclaim is the grant less the
+    settled total.
+    """
+    application = decision.application
+    report = application.progress_reports.filter(is_latest=True).first()
+    realised = dict(report.realised_units.values_list("unit_line_id", "units")) if report else {}
+    granted_share = Fraction(decision.amount) / Fraction(decision.requested)
+    lines = []
+    for line in application.unit_lines.select_related("target_group", "housing_type").order_by("pk"):
+        share = Fraction(line.requested_amount) * granted_share
+        units_realised = realised.get(line.pk, 0)
+        lines.append(
+            ComputedSettlementLine(
+                unit_line=line,
+                units_granted=line.units,
+                units_realised=units_realised,
+                amount_granted=_cents_down(share),
+                amount_settled=_cents_down(share * units_realised / line.units),
+            )
+        )
+    return ComputedSettlement(report=report, amount_paid=decision.amount, lines=lines)
+
+
+# --- obligations and progress reports -------------------------------------------------------------------
+
+GRANTED_STATUSES = (Status.GRANTED, Status.PARTIALLY_GRANTED)
+# Filters on with_progress() annotations: what the municipality and the agency are warned about.
+START_MISSED = Q(start_missed=True)
+COMPLETION_MISSED = Q(completion_missed=True)
+REPORT_OVERDUE = Q(report_overdue=True)
+NEEDS_ATTENTION = START_MISSED | COMPLETION_MISSED | REPORT_OVERDUE
+
+
+def with_progress(queryset: QuerySet[Application], *, today: date) -> QuerySet[Application]:
+    """The granted applications of `queryset` with their obligations, latest report and what is overdue on `today`.
+
+    The obligation dates of the decision are the last days allowed, so a deadline is missed from the day
+    after it. A report is due by each of them: the start by start_construction_by, the completion by
+    complete_by (no yearly interval besides). A deadline is missed when its date has passed and the latest
+    report does not show the step taken on or before it; a report is overdue when the due date of the first
+    step not yet reported has passed. Once the grant is settled, no report is due any more.
+    """
+    start_by, complete_by = F("decision__start_construction_by"), F("decision__complete_by")
+    return (
+        queryset.filter(status__in=GRANTED_STATUSES, decision__amount__gt=0)
+        .annotate(
+            latest_report=FilteredRelation("progress_reports", condition=Q(progress_reports__is_latest=True)),
+            start_construction_by=start_by,
+            complete_by=complete_by,
+            amount_granted=F("decision__amount"),
+            settlement_status=F("decision__settlement__status"),
+            started_on=F("latest_report__construction_started_on"),
+            completed_on=F("latest_report__completed_on"),
+            last_reported_at=F("latest_report__submitted_at"),
+        )
+        .annotate(
+            next_report_due=Case(
+                When(settlement_status=SettlementStatus.CONFIRMED, then=Value(None)),
+                When(started_on__isnull=True, then=start_by),
+                When(completed_on__isnull=True, then=complete_by),
+                default=Value(None),
+                output_field=DateField(),
+            ),
+            start_missed=ExpressionWrapper(
+                Q(start_construction_by__lt=today) & (Q(started_on__isnull=True) | Q(started_on__gt=start_by)),
+                output_field=BooleanField(),
+            ),
+            completion_missed=ExpressionWrapper(
+                Q(complete_by__lt=today) & (Q(completed_on__isnull=True) | Q(completed_on__gt=complete_by)),
+                output_field=BooleanField(),
+            ),
+        )
+        .annotate(
+            report_overdue=ExpressionWrapper(
+                Q(next_report_due__isnull=False, next_report_due__lt=today), output_field=BooleanField()
+            )
+        )
+    )
+
+
+def grants_with_progress(*, user, today: date) -> QuerySet[Application]:
+    """The granted applications the user may see, with with_progress() annotations, oldest decision first."""
+    return (
+        with_progress(applications_visible_to(user=user), today=today)
+        .select_related("decision__settlement")
+        .order_by("decision__decision_date", "reference")
+    )
+
+
+def grants_needing_attention(*, user, today: date) -> QuerySet[Application]:
+    """The granted applications with a missed deadline or an overdue report."""
+    return grants_with_progress(user=user, today=today).filter(NEEDS_ATTENTION)
+
+
+def grant_with_progress(*, user, public_id, today: date) -> Application:
+    """One granted application with its unit lines; Application.DoesNotExist when not visible or not granted."""
+    return (
+        grants_with_progress(user=user, today=today)
+        .prefetch_related(
+            Prefetch("unit_lines", queryset=UnitLine.objects.select_related("target_group", "housing_type"))
+        )
+        .get(public_id=public_id)
+    )
+
+
+def progress_reports_of(*, application: Application) -> QuerySet[ProgressReport]:
+    """The application's submitted reports in the order they came in, then its draft, with their realised units."""
+    return (
+        application.progress_reports.select_related("prepared_by", "submitted_by")
+        .prefetch_related(Prefetch("realised_units", queryset=RealisedUnits.objects.order_by("unit_line_id")))
+        .order_by(F("submitted_at").asc(nulls_last=True), "pk")
+    )
+
+
+def draft_progress_report(*, application: Application) -> ProgressReport | None:
+    return application.progress_reports.filter(status=ProgressStatus.DRAFT).first()
+
+
+def progress_report_to_continue(*, application: Application) -> ProgressReport | None:
+    """Where a new report starts from: the draft if there is one, else the latest submitted report."""
+    reports = application.progress_reports.filter(Q(status=ProgressStatus.DRAFT) | Q(is_latest=True))
+    return min(
+        reports.prefetch_related("realised_units"),
+        key=lambda report: report.status != ProgressStatus.DRAFT,
+        default=None,
+    )

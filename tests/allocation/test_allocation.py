@@ -1,0 +1,204 @@
+"""Allocation rules on small hand-checked lists (pure functions, no database)."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from allocation.engine import WindowInput, allocate
+from allocation.ranking import Candidate
+
+START = datetime(2023, 5, 30, 7, tzinfo=UTC)
+
+
+def candidate(number: int, requested: str, municipality: str = "GM0363") -> Candidate:
+    return Candidate(
+        reference=f"RHA-{number:04d}",
+        receipt_sequence=number,
+        municipality=municipality,
+        requested=Decimal(requested),
+        ranked_at=START + timedelta(minutes=number),
+        units=10,
+    )
+
+
+def allocate_one(
+    requests, *, ceiling="1000", rule="partial", cap=None, granted=None, method="first_come", tranche_room=None
+):
+    candidates = [
+        candidate(n, *request) if isinstance(request, tuple) else candidate(n, request)
+        for n, request in enumerate(requests, start=1)
+    ]
+    (result,) = allocate(
+        [WindowInput(code="all", ceiling=Decimal(ceiling), candidates=candidates, method=method)],
+        seed=1,
+        tranche_room=Decimal(tranche_room or ceiling),
+        rule=rule,
+        municipal_cap=None if cap is None else Decimal(cap),
+        municipal_granted={code: Decimal(amount) for code, amount in (granted or {}).items()},
+    )
+    return result
+
+
+def summary(result) -> list[tuple[str, str, str]]:
+    return [(line.candidate.reference, f"{line.proposed:.2f}", line.outcome) for line in result.lines]
+
+
+def test_exact_ceiling_hit_funds_everyone_and_leaves_nothing():
+    result = allocate_one(["400", "600"], ceiling="1000")
+    assert summary(result) == [("RHA-0001", "400.00", "funded"), ("RHA-0002", "600.00", "funded")]
+    assert result.proposed == Decimal("1000")
+    assert result.unused == 0
+    assert result.oversubscription == 0
+    assert result.cutoff_rank is None
+    assert [line.cumulative for line in result.lines] == [Decimal("400"), Decimal("1000")]
+
+
+def test_partial_rule_grants_what_is_left_to_the_application_that_no_longer_fits():
+    result = allocate_one(["400", "500", "300", "50"], ceiling="1000", rule="partial")
+    assert summary(result) == [
+        ("RHA-0001", "400.00", "funded"),
+        ("RHA-0002", "500.00", "funded"),
+        ("RHA-0003", "100.00", "partial"),
+        ("RHA-0004", "0.00", "reserve"),
+    ]
+    assert result.lines[2].reason == "budget_remainder"
+    assert result.cutoff_rank == 3
+    assert [line.candidate.reference for line in result.reserve] == ["RHA-0004"]
+    assert result.oversubscription == Decimal("250")
+
+
+def test_skip_rule_passes_over_the_application_that_no_longer_fits_and_funds_smaller_ones():
+    result = allocate_one(["400", "500", "300", "50", "60"], ceiling="1000", rule="skip")
+    assert summary(result) == [
+        ("RHA-0001", "400.00", "funded"),
+        ("RHA-0002", "500.00", "funded"),
+        ("RHA-0003", "0.00", "reserve"),
+        ("RHA-0004", "50.00", "funded"),
+        ("RHA-0005", "0.00", "reserve"),
+    ]
+    assert [line.candidate.reference for line in result.reserve] == ["RHA-0003", "RHA-0005"]
+
+
+def test_stop_rule_funds_nobody_after_the_application_that_no_longer_fits():
+    result = allocate_one(["400", "500", "300", "50"], ceiling="1000", rule="stop")
+    assert summary(result) == [
+        ("RHA-0001", "400.00", "funded"),
+        ("RHA-0002", "500.00", "funded"),
+        ("RHA-0003", "0.00", "reserve"),
+        ("RHA-0004", "0.00", "reserve"),
+    ]
+    assert result.unused == Decimal("100")
+
+
+def test_empty_window_allocates_nothing():
+    result = allocate_one([], ceiling="1000")
+    assert result.lines == []
+    assert (result.requested, result.proposed, result.oversubscription) == (0, 0, 0)
+    assert result.cutoff_rank is None
+
+
+def test_municipal_cap_hit_exactly_funds_both_applications():
+    result = allocate_one([("600", "GM0363"), ("400", "GM0363")], ceiling="5000", cap="1000")
+    assert summary(result) == [("RHA-0001", "600.00", "funded"), ("RHA-0002", "400.00", "funded")]
+
+
+def test_municipal_cap_exceeded_by_one_euro_grants_up_to_the_cap_under_the_partial_rule():
+    result = allocate_one([("600", "GM0363"), ("401", "GM0363"), ("300", "GM0344")], ceiling="5000", cap="1000")
+    assert summary(result) == [
+        ("RHA-0001", "600.00", "funded"),
+        ("RHA-0002", "400.00", "partial"),
+        ("RHA-0003", "300.00", "funded"),
+    ]
+    assert result.lines[1].reason == "municipal_cap_partial"
+
+
+def test_municipal_cap_exceeded_by_one_euro_refuses_under_the_skip_rule():
+    result = allocate_one([("600", "GM0363"), ("401", "GM0363")], ceiling="5000", cap="1000", rule="skip")
+    assert summary(result) == [("RHA-0001", "600.00", "funded"), ("RHA-0002", "0.00", "refused")]
+    assert result.lines[1].reason == "municipal_cap"
+    assert result.reserve == []
+
+
+def test_municipal_cap_counts_what_the_municipality_already_has_in_the_tranche():
+    result = allocate_one([("500", "GM0363")], ceiling="5000", cap="1000", granted={"GM0363": "800"})
+    assert summary(result) == [("RHA-0001", "200.00", "partial")]
+
+
+def test_tranche_room_limits_a_window_below_its_own_ceiling():
+    result = allocate_one(["400", "500"], ceiling="1000", tranche_room="700")
+    assert summary(result) == [("RHA-0001", "400.00", "funded"), ("RHA-0002", "300.00", "partial")]
+    assert result.ceiling == Decimal("700")
+
+
+def test_pro_rata_gives_everyone_the_same_fraction_rounded_down_to_the_cent():
+    result = allocate_one(["30", "60", "90"], ceiling="100", method="pro_rata")
+    # 100 / 180 of each request: 16.666.., 33.333.., 50 -> rounded down to the cent.
+    assert summary(result) == [
+        ("RHA-0001", "16.66", "partial"),
+        ("RHA-0002", "33.33", "partial"),
+        ("RHA-0003", "50.00", "partial"),
+    ]
+    assert result.proposed == Decimal("99.99")
+    assert all(line.reason == "pro_rata" for line in result.lines)
+
+
+def test_pro_rata_funds_everything_when_the_requests_fit():
+    result = allocate_one(["30", "60"], ceiling="100", method="pro_rata")
+    assert summary(result) == [("RHA-0001", "30.00", "funded"), ("RHA-0002", "60.00", "funded")]
+    assert result.pro_rata_fraction == 1
+
+
+def two_windows(*, transfer: bool, rule: str = "partial"):
+    students = [candidate(1, "100"), candidate(2, "100")]
+    others = [candidate(3, "600"), candidate(4, "500"), candidate(5, "200")]
+    return allocate(
+        [
+            WindowInput(code="students", ceiling=Decimal("500"), candidates=students),
+            WindowInput(code="other", ceiling=Decimal("500"), candidates=others),
+        ],
+        seed=1,
+        tranche_room=Decimal("1000"),
+        rule=rule,
+        transfer=transfer,
+    )
+
+
+def test_unused_budget_of_one_window_goes_to_the_other_when_the_tranche_allows_it():
+    students, other = two_windows(transfer=True)
+    assert students.proposed == Decimal("200")
+    assert summary(other) == [
+        ("RHA-0003", "600.00", "funded"),
+        ("RHA-0004", "200.00", "partial"),
+        ("RHA-0005", "0.00", "reserve"),
+    ]
+    assert other.lines[0].reason == "transfer"
+    assert other.transferred_in == Decimal("300")
+    assert students.proposed + other.proposed == Decimal("1000")
+
+
+def test_without_transfer_unused_budget_stays_in_its_window():
+    students, other = two_windows(transfer=False)
+    assert summary(other) == [
+        ("RHA-0003", "500.00", "partial"),
+        ("RHA-0004", "0.00", "reserve"),
+        ("RHA-0005", "0.00", "reserve"),
+    ]
+    assert students.unused == Decimal("300")
+    assert other.transferred_in == 0
+
+
+def test_transfer_keeps_the_skip_rule():
+    students, other = two_windows(transfer=True, rule="skip")
+    # First pass: 600 is skipped, 500 fits, 200 no longer does. Then the 300 the students left:
+    # 600 still does not fit, 200 does.
+    assert summary(other) == [
+        ("RHA-0003", "0.00", "reserve"),
+        ("RHA-0004", "500.00", "funded"),
+        ("RHA-0005", "200.00", "funded"),
+    ]
+    assert other.lines[2].reason == "transfer"
+
+
+def test_same_arguments_give_the_same_allocation():
+    first = allocate_one(["400", "500", "300", "50"], ceiling="1000", rule="skip")
+    again = allocate_one(["400", "500", "300", "50"], ceiling="1000", rule="skip")
+    assert summary(first) == summary(again)
