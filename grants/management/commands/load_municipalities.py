@@ -4,7 +4,7 @@ from grants.services import load_reference_data
 
 
 class Command(BaseCommand):
-    help = "Load or update municipalities, national target groups and housing types from grants/data."
+    help = "Load or update municipalities, national target groups, housing types and rent limits from grants/data."
 
     def handle(self, *args, **options):
         load_reference_data()
