@@ -121,6 +121,12 @@ MONEY_FIELDS = (
 )
 
 
+def _refuse_taken(tranche: Tranche, field: str, **lookup) -> None:
+    other = Tranche.objects.filter(**lookup).exclude(slug=tranche.slug).first()
+    if other is not None:
+        raise ValidationError({field: f"{getattr(tranche, field)!r} is already used by tranche {other.slug}"})
+
+
 @transaction.atomic
 def load_tranche(*, data: dict) -> Tranche:
     """Create or update a tranche, its target groups, windows and amendments from its file's content.
@@ -137,8 +143,15 @@ def load_tranche(*, data: dict) -> Tranche:
     defaults.update({field: _money(data.get(field)) for field in MONEY_FIELDS if field in data})
     defaults["opens_at"] = _instant(data["opens_at"], "opens_at")
     defaults["closes_at"] = _instant(data["closes_at"], "closes_at")
-    tranche, _ = Tranche.objects.update_or_create(scheme=scheme, slug=data["slug"], defaults=defaults)
-    tranche.full_clean(exclude=["scheme"])
+    tranche = Tranche.objects.filter(slug=data["slug"]).first() or Tranche(slug=data["slug"])
+    tranche.scheme = scheme
+    for field, value in defaults.items():
+        setattr(tranche, field, value)
+    _refuse_taken(tranche, "number", scheme=scheme, number=tranche.number)
+    _refuse_taken(tranche, "receipt_prefix", receipt_prefix=tranche.receipt_prefix)
+    # Checked before saving, so that a bad file reads as a message naming the field, not as a database error.
+    tranche.full_clean()
+    tranche.save()
 
     groups = {}
     for item in data["target_groups"]:
