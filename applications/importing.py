@@ -204,6 +204,12 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
     return _create_imported(tranche=tranche, applications=list(applications.values()), source=source)
 
 
+def _portal_number(reference: str, *, prefix: str) -> int | None:
+    """The receipt number in a reference of the portal's form PREFIX-NNNN, else None."""
+    head, _, digits = reference.rpartition("-")
+    return int(digits) if head == prefix and digits.isascii() and digits.isdigit() else None
+
+
 def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplication], source: str) -> int:
     locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
     applications.sort(key=lambda a: (a.received_at, a.reference))
@@ -263,6 +269,10 @@ def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplicatio
         ),
         batch_size=2000,
     )
-    Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=first + len(created) - 1)
+    # Imported applications keep the reference of the file. Where one has the form the portal gives out
+    # (PREFIX-NNNN), the counter moves past it, so that no later submission is numbered the same.
+    numbered = [_portal_number(item.reference, prefix=locked.receipt_prefix) for item in applications]
+    last = max([first + len(created) - 1, *(number for number in numbered if number is not None)])
+    Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=last)
     logger.info("imported %s applications into %s from %s", len(created), tranche.slug, source or "CSV")
     return len(created)

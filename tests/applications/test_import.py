@@ -15,7 +15,8 @@ from applications.models import Application, Status, StatusChange, UnitLine
 from applications.selectors import EXCHANGE_COLUMNS, application_rows
 from grants import services as grants_services
 from grants.services import TRANCHES_DIR
-from tests.factories import ApplicationFactory
+from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
+from tests.portal import client_for, url
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +143,22 @@ def test_export_gives_back_the_imported_file(tranche):
     exported = [",".join(row.values()) for row in application_rows(tranche=tranche)]
     assert exported == GOOD_ROWS
 
+
+def test_a_portal_submission_after_an_import_into_the_open_tranche_gets_the_next_free_number():
+    tranche = TrancheFactory()
+    # The file numbers its application as the portal would, but past the tranche's counter.
+    row = (
+        f"{tranche.receipt_prefix}-0002,GM0363,all,Uit het oude systeem,{tranche.opens_at.isoformat()},"
+        "homeless,regular,permanent,yes,no,10,10000.00"
+    )
+    importing.import_applications(tranche=tranche, stream=csv_text([row]), source="test.csv")
+    signatory = UserFactory(signatory=True)
+    draft = ApplicationFactory(municipality=signatory.municipality, tranche=tranche)
+
+    response = client_for(signatory).post(url("application_submit", draft))
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.reference) == (Status.SUBMITTED, f"{tranche.receipt_prefix}-0003")
+    imported = Application.objects.get(reference=f"{tranche.receipt_prefix}-0002")
+    assert imported.receipt_sequence < draft.receipt_sequence
