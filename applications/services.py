@@ -370,11 +370,13 @@ def submit_application(*, application: Application, user, now: datetime | None =
         raise ValidationError(
             _("This application has already been submitted (%(ref)s).") % {"ref": application.reference}
         )
+    sequence = _issue_receipt_number(application.tranche)
+    # Stamped under the tranche row lock that issued the number, so number order is receipt-time order. A
+    # refusal below rolls the number back.
     now = now or timezone.now()
     problems = submission_errors(application, now=now)
     if problems:
         raise ValidationError(problems)
-    sequence = _issue_receipt_number(application.tranche)
     application.receipt_sequence = sequence
     application.reference = f"{application.tranche.receipt_prefix}-{sequence:04d}"
     application.received_at = now

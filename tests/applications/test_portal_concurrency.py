@@ -50,3 +50,6 @@ def test_parallel_submissions_get_receipt_numbers_one_to_ten_without_gaps_or_dup
     ]
     tranche.refresh_from_db()
     assert tranche.last_receipt_number == PARALLEL
+    # The instant is stamped under the lock that issues the number: number order is receipt-time order.
+    by_number = list(submitted.order_by("receipt_sequence").values_list("received_at", flat=True))
+    assert by_number == sorted(by_number)
