@@ -292,7 +292,7 @@ class TrancheAdmin(HistoryWithoutRevertAdmin):
             _("Application and ranking rules"),
             {
                 "fields": (
-                    "min_units_per_application",
+                    ("min_units_per_application", "information_term_days"),
                     "required_attachments",
                     ("ranking_instant", "last_application_rule"),
                     "transfer_unused_between_windows",

@@ -103,6 +103,7 @@ TRANCHE_FIELDS = (
     "title",
     "source",
     "min_units_per_application",
+    "information_term_days",
     "months_to_start",
     "months_to_complete",
     "years_for_target_groups",

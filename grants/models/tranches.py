@@ -64,6 +64,12 @@ class Tranche(models.Model):
     min_units_per_application = models.PositiveIntegerField(
         _("minimum units per application"), default=1, validators=[MinValueValidator(1)]
     )
+    information_term_days = models.PositiveSmallIntegerField(
+        _("days to complete an application"),
+        default=14,
+        validators=[MinValueValidator(1)],
+        help_text=_("Hersteltermijn (Awb 4:5): the days a municipality has to answer an information request."),
+    )
     months_to_start = models.PositiveSmallIntegerField(_("months to start construction"), default=24)
     months_to_complete = models.PositiveSmallIntegerField(_("months to complete"), default=60)
     years_for_target_groups = models.PositiveSmallIntegerField(
