@@ -356,52 +356,20 @@ def load_demo() -> DemoSummary:
 
 # --- published outcomes ---------------------------------------------------------------------------------
 
-# The 2024 student tranche: two applications for €900,000 and 205 student rooms, as the letter reports.
-STUDENTS_2024_ROWS = (
-    ("RHA-2024-S-0001", "GM0363", "2024-08-26T09:14:00+02:00", 120, "520000"),
-    ("RHA-2024-S-0002", "GM0344", "2024-09-12T11:02:00+02:00", 85, "380000"),
-)
-
-
-def _students_2024_rows() -> list[dict[str, str]]:
-    return [
-        {
-            "reference": reference,
-            "municipality_code": code,
-            "window": "students",
-            "project_name": f"Fictief studentenproject {reference[-1]}",
-            "received_at": received_at,
-            "target_group": "students",
-            "housing_type": "room",
-            "permanence": "permanent",
-            "self_contained": "no",
-            "common_room": "yes",
-            "units": str(units),
-            "requested_amount": amount,
-        }
-        for reference, code, received_at, units, amount in STUDENTS_2024_ROWS
-    ]
-
-
 def _published_rows(tranche: Tranche) -> list[dict[str, str]]:
-    spec = published_demo.PUBLISHED_TRANCHES.get(tranche.slug)
-    if spec is None:
-        return _students_2024_rows()
     codes = list(Municipality.objects.values_list("code", flat=True))
-    return published_demo.rows(spec, municipality_codes=codes)
+    return published_demo.rows(published_demo.PUBLISHED_TRANCHES[tranche.slug], municipality_codes=codes)
 
 
+# The RHA 2024 student round has no published outcome: the two student projects (205 rooms, € 900,000) that the
+# progress letter of June 2024 reports were granted within the Woningbouwimpuls, another scheme. They are a
+# published figure (ministry/data/published_figures.json), never applications of this scheme.
 PUBLISHED_OUTCOMES = {
     # tranche slug: (instant of the allocation preview, instant of its confirmation, lottery seed); each some
     # weeks after the tranche closed.
     "rha-2021": (datetime(2022, 1, 17, 10, tzinfo=AMSTERDAM), datetime(2022, 1, 24, 14, tzinfo=AMSTERDAM), 20211231),
     "rha-2022": (datetime(2022, 12, 12, 10, tzinfo=AMSTERDAM), datetime(2022, 12, 19, 14, tzinfo=AMSTERDAM), 20221128),
     "rha-2023": (datetime(2023, 9, 4, 10, tzinfo=AMSTERDAM), datetime(2023, 9, 11, 14, tzinfo=AMSTERDAM), 20230707),
-    "rha-2024-studenten": (
-        datetime(2024, 11, 4, 10, tzinfo=AMSTERDAM),
-        datetime(2024, 11, 11, 14, tzinfo=AMSTERDAM),
-        20241004,
-    ),
 }
 
 
