@@ -19,7 +19,8 @@ AGENCY_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "grants": {
         "scheme": ("view", "add", "change"),
         "tranche": ("view", "add", "change"),
-        "trancheamendment": ("view", "add"),
+        # Amendments: add prepares, change confirms, delete discards a prepared one; grants.permissions decides who.
+        "trancheamendment": ("view", "add", "change", "delete"),
         "tranchetargetgroup": ("view", "add", "change", "delete"),
         "window": ("view", "add", "change", "delete"),
         "municipality": ("view",),
@@ -31,10 +32,14 @@ AGENCY_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "unitline": ("view",),
         "attachment": ("view",),
         "statuschange": ("view",),
+        "informationrequest": ("view",),
     },
     "allocation": {
         "allocationrun": ("view", "add", "change", "delete"),
         "decision": ("view",),
+        # add enters the seed of an external draw, change confirms it; allocation.permissions decides who.
+        "lotteryseed": ("view", "add", "change"),
+        "allocationevent": ("view",),
     },
     "realisation": {
         # Progress reports are the municipality's; settlements are prepared and confirmed through admin actions.

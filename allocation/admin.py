@@ -1,4 +1,4 @@
-"""Back office for allocation: preparing a run, confirming and discarding it, the decisions.
+"""Back office for allocation: the lottery seed, preparing a run, confirming and discarding it, the decisions.
 
 Runs and decisions are read-only here. Every change is one call to allocation.services, which checks the
 permissions and the four-eyes rule again; the model permissions of the Agency group only open the pages.
@@ -27,12 +27,130 @@ from grants.admin import instant_or_dash as amsterdam_time
 from grants.models import Tranche, Window
 
 from . import permissions, selectors, services
-from .models import AllocationLine, AllocationRun, Decision, LineOutcome
+from .engine import passing_skipped
+from .models import (
+    MAX_SEED,
+    AllocationEvent,
+    AllocationLine,
+    AllocationRun,
+    Decision,
+    LineOutcome,
+    LotterySeed,
+    SeedSource,
+)
 
 
 def _has_model_permission(request, model, action: str) -> bool:
     opts = model._meta
     return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
+
+def seal_description(lottery_seed: LotterySeed | None) -> str:
+    """How the tranche's seed was sealed, by whom and when, in one line."""
+    if lottery_seed is None:
+        return _("No seed yet: the first preview after the closing seals one drawn by the system.")
+    if not lottery_seed.is_sealed:
+        return _("%(seed)s from the external draw %(reference)s, entered by %(user)s; awaiting confirmation.") % {
+            "seed": lottery_seed.seed,
+            "reference": lottery_seed.external_reference,
+            "user": lottery_seed.entered_by,
+        }
+    if lottery_seed.source == SeedSource.SYSTEM:
+        return _("%(seed)s, drawn by the system and sealed at %(at)s at the first preview.") % {
+            "seed": lottery_seed.seed,
+            "at": amsterdam_time(lottery_seed.sealed_at),
+        }
+    return _(
+        "%(seed)s from the external draw %(reference)s, entered by %(user)s and sealed by %(sealer)s at %(at)s."
+    ) % {
+        "seed": lottery_seed.seed,
+        "reference": lottery_seed.external_reference,
+        "user": lottery_seed.entered_by,
+        "sealer": lottery_seed.sealed_by,
+        "at": amsterdam_time(lottery_seed.sealed_at),
+    }
+
+
+# --- on the tranche: its lottery seed --------------------------------------------------------------------
+
+
+class EnterSeedForm(forms.Form):
+    seed = forms.IntegerField(label=gettext_lazy("Lottery seed"), min_value=0, max_value=MAX_SEED)
+    external_reference = forms.CharField(
+        label=gettext_lazy("External draw"),
+        max_length=200,
+        help_text=gettext_lazy("Where the seed was drawn, e.g. the notary and the number of the deed."),
+    )
+
+
+class ConfirmSeedForm(forms.Form):
+    seed = forms.IntegerField(
+        label=gettext_lazy("Lottery seed"),
+        min_value=0,
+        max_value=MAX_SEED,
+        help_text=gettext_lazy("Type the seed again from the record of the draw."),
+    )
+
+
+def lottery_seed_page(model_admin, request, tranche: Tranche):
+    """Enter the seed of an external draw, or confirm it as the second person; shows how the seed was sealed."""
+    if not _has_model_permission(request, LotterySeed, "view"):
+        raise PermissionDenied
+    action = request.POST.get("action") if request.method == "POST" else None
+    forms_by_action = {
+        "enter": EnterSeedForm(request.POST if action == "enter" else None, prefix="enter"),
+        "confirm": ConfirmSeedForm(request.POST if action == "confirm" else None, prefix="confirm"),
+    }
+    form = forms_by_action.get(action)
+    if form is not None and form.is_valid():
+        if not _has_model_permission(request, LotterySeed, "add" if action == "enter" else "change"):
+            raise PermissionDenied
+        try:
+            if action == "enter":
+                services.enter_external_seed(
+                    tranche=tranche,
+                    user=request.user,
+                    seed=form.cleaned_data["seed"],
+                    reference=form.cleaned_data["external_reference"],
+                )
+                done = _("Seed entered; it is sealed when a second person confirms it.")
+            else:
+                services.confirm_external_seed(tranche=tranche, user=request.user, seed=form.cleaned_data["seed"])
+                done = _("Seed confirmed and sealed; every preview of this tranche uses it.")
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            model_admin.message_user(request, done, messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+    lottery_seed = selectors.lottery_seed(tranche=tranche)
+    may_confirm, confirm_refusal = (
+        permissions.can_confirm_seed(request.user, lottery_seed) if lottery_seed else (False, "")
+    )
+    return model_admin.render_tranche_page(
+        request,
+        tranche,
+        "admin/allocation/lottery_seed.html",
+        title=_("Lottery seed"),
+        lottery_seed=lottery_seed,
+        seal=seal_description(lottery_seed),
+        enter_form=forms_by_action["enter"],
+        confirm_form=forms_by_action["confirm"],
+        may_confirm=may_confirm,
+        confirm_refusal=confirm_refusal,
+    )
+
+
+add_tranche_page(
+    TranchePage(
+        name="lottery_seed",
+        route="lottery-seed",
+        label=gettext_lazy("Lottery seed"),
+        permission="allocation.view_lotteryseed",
+        view=lottery_seed_page,
+    )
+)
 
 
 # --- on the tranche: preparing an allocation -------------------------------------------------------------
@@ -49,13 +167,6 @@ class PrepareAllocationForm(forms.Form):
         queryset=Window.objects.none(),
         required=False,
         empty_label=gettext_lazy("All windows"),
-    )
-    seed = forms.IntegerField(
-        label=gettext_lazy("Lottery seed"),
-        required=False,
-        min_value=0,
-        max_value=2**63 - 1,
-        help_text=gettext_lazy("Leave empty to draw a random seed; the seed is recorded with the run."),
     )
 
     def __init__(self, *args, tranche: Tranche, **kwargs):
@@ -75,7 +186,6 @@ def prepare_allocation_page(model_admin, request, tranche: Tranche):
                 tranche=tranche,
                 user=request.user,
                 window=form.cleaned_data["window"],
-                seed=form.cleaned_data["seed"],
             )
         except PermissionDenied as error:
             form.add_error(None, str(error))
@@ -84,7 +194,7 @@ def prepare_allocation_page(model_admin, request, tranche: Tranche):
         else:
             model_admin.message_user(
                 request,
-                _("Allocation preview prepared with seed %(seed)s; another approver must confirm it.")
+                _("Allocation preview prepared with the sealed seed %(seed)s; another approver must confirm it.")
                 % {"seed": run.seed},
                 messages.SUCCESS,
             )
@@ -96,6 +206,7 @@ def prepare_allocation_page(model_admin, request, tranche: Tranche):
         title=_("Prepare allocation"),
         form=form,
         refusal="" if allowed else refusal,
+        seal=seal_description(selectors.lottery_seed(tranche=tranche)),
     )
 
 
@@ -115,11 +226,16 @@ add_tranche_page(
 
 @dataclass
 class WindowList:
-    """One window's part of a run's ranked list: its lines, where the ceiling cuts it, and its reserve list."""
+    """One window's part of a run's ranked list: its lines, where the ceiling cuts it, and its reserve list.
+
+    `passing_ranks`: the lines funded past an earlier one left on the reserve list (rule skip). A window with
+    such lines has no single cut-off, so `cut_off_rank` is then None.
+    """
 
     window: Window
     lines: list[AllocationLine] = field(default_factory=list)
     cut_off_rank: int | None = None
+    passing_ranks: frozenset[int] = frozenset()
 
     @property
     def reserve(self) -> list[AllocationLine]:
@@ -132,10 +248,12 @@ def ranked_list(lines) -> list[WindowList]:
     for line in lines:
         if not windows or windows[-1].window.pk != line.window_id:
             windows.append(WindowList(window=line.window))
-        current = windows[-1]
-        current.lines.append(line)
-        if current.cut_off_rank is None and line.outcome != LineOutcome.FUNDED:
-            current.cut_off_rank = line.rank
+        windows[-1].lines.append(line)
+    for part in windows:
+        passes = passing_skipped(part.lines)
+        part.passing_ranks = frozenset(line.rank for line, passing in zip(part.lines, passes, strict=True) if passing)
+        if not part.passing_ranks:
+            part.cut_off_rank = next((line.rank for line in part.lines if line.outcome != LineOutcome.FUNDED), None)
     return windows
 
 
@@ -160,6 +278,8 @@ class AllocationRunAdmin(ReadOnlyAdmin):
         "scope",
         "status",
         "seed",
+        "seed_sealed",
+        "ranked_list_sha256",
         "prepared_by",
         "prepared",
         "approved_by",
@@ -332,6 +452,13 @@ class AllocationRunAdmin(ReadOnlyAdmin):
     def oversubscribed(self, run: AllocationRun) -> str:
         return euro(run.oversubscription)
 
+    @admin.display(description=gettext_lazy("seed sealed"))
+    def seed_sealed(self, run: AllocationRun) -> str:
+        lottery_seed = selectors.lottery_seed(tranche=run.tranche)
+        if lottery_seed is None or not lottery_seed.is_sealed or lottery_seed.seed != run.seed:
+            return _("Not the sealed seed of the tranche.")
+        return seal_description(lottery_seed)
+
     @admin.display(description=gettext_lazy("rules applied"))
     def rules_applied(self, run: AllocationRun) -> str:
         return format_html("<pre>{}</pre>", json.dumps(run.rules, indent=2, ensure_ascii=False, sort_keys=True))
@@ -397,3 +524,30 @@ class DecisionAdmin(ReadOnlyAdmin):
             reverse("decisions:letter_pdf", args=[decision.public_id]),
             reverse("decisions:letter_html", args=[decision.public_id]),
         )
+
+
+# --- the seed and the audit trail -----------------------------------------------------------------------
+
+
+@admin.register(LotterySeed)
+class LotterySeedAdmin(ReadOnlyAdmin):
+    list_display = (
+        "tranche",
+        "seed",
+        "source",
+        "external_reference",
+        "entered_by",
+        "entered_at",
+        "sealed_by",
+        "sealed_at",
+    )
+    list_filter = ("source",)
+    list_select_related = ("tranche", "entered_by", "sealed_by")
+
+
+@admin.register(AllocationEvent)
+class AllocationEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "tranche", "window", "kind", "actor", "seed", "ranked_list_sha256", "run_public_id", "detail")
+    list_filter = ("tranche", "kind")
+    list_select_related = ("tranche", "window", "actor")
+    search_fields = ("run_public_id", "ranked_list_sha256")

@@ -13,7 +13,9 @@ For each window, in window order, the applications are offered money in rank ord
 3. A request that fits is funded. The first one that does not fit is handled by the tranche's rule:
    ``partial`` grants what is left (reason ``budget_remainder``), ``skip`` leaves it unfunded and offers
    the money to the next ones, ``stop`` leaves it and every later one unfunded. Unfunded applications
-   form the reserve list, in rank order (reason ``budget_exhausted``).
+   form the reserve list, in rank order (reason ``budget_exhausted``). Under ``skip`` a later
+   application can be funded past one on the reserve list, so a window has no single cut-off: each
+   such line is marked ``passes_skipped`` (see :func:`passing_skipped`).
 4. When the tranche allows transfers and every window has been allocated, the unused parts of all
    windows are pooled and offered, window by window in window order, to the applications that were
    short of budget, in rank order and under the same rule (reason ``transfer`` when that completes a
@@ -25,17 +27,21 @@ to the cent: ``floor(request_cents × available_cents / requested_cents)``. The 
 exceeds the ceiling; the few cents left over stay unused.
 
 Oversubscription is the requested total less the ceiling, and 0 when the requests fit.
+
+A same-day lottery window finds its lottery day after the municipal cap, as step 1 applies it, counting
+what each municipality has from earlier runs and earlier windows (see ranking.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
-from .ranking import Candidate, Method, Ranking, TieBreak, rank
+from .ranking import Candidate, Method, MunicipalCap, Ranking, TieBreak, rank
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -80,6 +86,29 @@ class Line:
     cumulative: Decimal = ZERO
     outcome: Outcome = Outcome.RESERVE
     reason: Reason = Reason.BUDGET_EXHAUSTED
+    passes_skipped: bool = False
+
+
+class AllocatedLine(Protocol):
+    """What passing_skipped reads: a Line, or a line of a stored run."""
+
+    proposed: Decimal
+    outcome: str
+    reason: str
+
+
+def passing_skipped(lines: Iterable[AllocatedLine]) -> list[bool]:
+    """Per line of one window, in rank order: whether it received money though an earlier line is on the reserve list.
+
+    Only the skip rule does that: under partial a line stays on the reserve list only when nothing is left, and
+    stop funds nobody after it. A pro rata share passes nobody: every line gets the same fraction.
+    """
+    passes = []
+    skipped = False
+    for line in lines:
+        passes.append(skipped and line.proposed > ZERO and line.reason != Reason.PRO_RATA)
+        skipped = skipped or line.outcome == Outcome.RESERVE
+    return passes
 
 
 @dataclass(slots=True)
@@ -281,6 +310,15 @@ def allocate(
     results = []
     for window in windows:
         ceiling = min(window.ceiling, budget.tranche_room)
+        cap = (
+            None
+            if municipal_cap is None
+            else MunicipalCap(
+                maximum=municipal_cap,
+                granted=dict(budget.municipal_granted),
+                cut_to_room=rule == LastApplicationRule.PARTIAL,
+            )
+        )
         ranking = rank(
             window.candidates,
             method=window.method,
@@ -288,8 +326,13 @@ def allocate(
             ceiling=ceiling,
             tie_break=window.tie_break,
             category_rule=window.category_rule,
+            municipal_cap=cap,
         )
         results.append(allocate_window(ranking, code=window.code, method=window.method, ceiling=ceiling, budget=budget))
     if transfer and len(results) > 1:
         transfer_unused(results, budget=budget)
+    # Marked only now: a transfer can still fund a line that the first pass skipped.
+    for result in results:
+        for line, passes in zip(result.lines, passing_skipped(result.lines), strict=True):
+            line.passes_skipped = passes
     return results

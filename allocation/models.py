@@ -2,7 +2,8 @@
 
 A run is prepared as a preview by one agency user and confirmed by another with the approver role.
 A confirmed run is immutable: allocation.services refuses to change it, and it stores the ranked inputs
-and the rules it applied, so that allocation.selectors.reproduce_run() can redo it.
+and the rules it applied, so that allocation.selectors.reproduce_run() can redo it. Every run of a tranche
+uses the tranche's LotterySeed, sealed before the first preview; AllocationEvent records every step.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class AllocationRun(models.Model):
     )
     inputs = models.JSONField(_("ranked inputs"), help_text=_("The applications as they were ranked, for audit."))
     rules = models.JSONField(_("rules applied"), help_text=_("The tranche and window settings the run applied."))
+    ranked_list_sha256 = models.CharField(
+        _("ranked list SHA-256"),
+        max_length=64,
+        help_text=_("The SHA-256 of the receipt numbers in rank order, as docs/rules.md (The draw) defines it."),
+    )
 
     class Meta:
         verbose_name = _("allocation run")
@@ -231,3 +237,135 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application.reference}: {self.get_outcome_display()}"
+
+
+class SeedSource(models.TextChoices):
+    SYSTEM = "system", _("drawn by the system")
+    EXTERNAL = "external", _("external draw")
+
+
+# The largest seed the database stores (PositiveBigIntegerField).
+MAX_SEED = 2**63 - 1
+
+
+class LotterySeed(models.Model):
+    """A tranche's lottery seed, sealed before anyone sees a ranked list, so that no one can choose it after.
+
+    One per tranche: the windows close with the tranche, and a run of one window or of all uses the same seed.
+    Either the first preview after the closing seals a seed the system draws, or one agency user enters the seed
+    of an external draw (e.g. a notary's) and a second seals it by confirming. A sealed seed never changes.
+    """
+
+    tranche = models.OneToOneField(Tranche, models.PROTECT, related_name="lottery_seed", verbose_name=_("tranche"))
+    seed = models.PositiveBigIntegerField(_("lottery seed"))
+    source = models.CharField(_("source"), max_length=20, choices=SeedSource.choices)
+    external_reference = models.CharField(
+        _("external draw"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where the seed was drawn, e.g. the notary and the number of the deed."),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+        help_text=_("Empty for a seed the system drew."),
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+    sealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sealed by"),
+        help_text=_("Who confirmed the external seed, or whose first preview sealed the system's."),
+    )
+    sealed_at = models.DateTimeField(
+        _("sealed at"), null=True, blank=True, help_text=_("Empty while an external seed awaits confirmation.")
+    )
+
+    class Meta:
+        verbose_name = _("lottery seed")
+        verbose_name_plural = _("lottery seeds")
+        ordering = ["tranche"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(source="system", entered_by__isnull=True, external_reference="", sealed_at__isnull=False)
+                    | (
+                        Q(source="external", entered_by__isnull=False)
+                        & ~Q(external_reference="")
+                        & (
+                            Q(sealed_at__isnull=True, sealed_by__isnull=True)
+                            | Q(sealed_at__isnull=False, sealed_by__isnull=False)
+                        )
+                    )
+                ),
+                name="lottery_seed_source_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(sealed_by__isnull=True) | Q(entered_by__isnull=True) | ~Q(sealed_by=F("entered_by")),
+                name="lottery_seed_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tranche}: {self.seed} ({self.get_source_display()})"
+
+    @property
+    def is_sealed(self) -> bool:
+        return self.sealed_at is not None
+
+
+class EventKind(models.TextChoices):
+    SEED_ENTERED = "seed_entered", _("external seed entered")
+    SEED_SEALED = "seed_sealed", _("seed sealed")
+    PREVIEWED = "previewed", _("ranked list previewed")
+    DISCARDED = "discarded", _("preview discarded")
+    CONFIRMED = "confirmed", _("allocation confirmed")
+
+
+class AllocationEvent(models.Model):
+    """Audit record of one allocation step: who, when, what, with the seed and the ranked list it concerned.
+
+    Every preview leaves one, printed or stored, so the record shows who saw which ranked list before the
+    confirmation. A discarded run is deleted; its events keep its public id.
+    """
+
+    tranche = models.ForeignKey(Tranche, models.PROTECT, related_name="allocation_events", verbose_name=_("tranche"))
+    window = models.ForeignKey(
+        Window,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("window"),
+        help_text=_("Empty: every window of the tranche, or the tranche's seed."),
+    )
+    kind = models.CharField(_("step"), max_length=20, choices=EventKind.choices)
+    run_public_id = models.UUIDField(_("allocation run"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty for the allocate command run without an agency user."),
+    )
+    at = models.DateTimeField(_("at"))
+    seed = models.PositiveBigIntegerField(_("lottery seed"), null=True, blank=True)
+    ranked_list_sha256 = models.CharField(_("ranked list SHA-256"), max_length=64, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("allocation event")
+        verbose_name_plural = _("allocation events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.tranche}: {self.get_kind_display()} ({self.at:%Y-%m-%d %H:%M})"

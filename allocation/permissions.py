@@ -8,9 +8,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from applications.permissions import Verdict
+from accounts.permissions import Verdict
 
-from .models import AllocationRun
+from .models import AllocationRun, LotterySeed
 
 
 def can_prepare_allocation(user) -> Verdict:
@@ -35,4 +35,21 @@ def can_discard_allocation(user, run: AllocationRun) -> Verdict:
         return False, _("Only agency staff can discard an allocation preview.")
     if run.is_confirmed:
         return False, _("This allocation has already been confirmed and can no longer be changed.")
+    return True, ""
+
+
+def can_enter_seed(user) -> Verdict:
+    if not user.is_agency:
+        return False, _("Only agency staff can enter a lottery seed.")
+    return True, ""
+
+
+def can_confirm_seed(user, lottery_seed: LotterySeed) -> Verdict:
+    """Four eyes: an agency user other than the one who entered the external seed."""
+    if not user.is_agency:
+        return False, _("Only agency staff can confirm a lottery seed.")
+    if lottery_seed.is_sealed:
+        return False, _("The lottery seed of this tranche is sealed and can no longer be changed.")
+    if user.pk == lottery_seed.entered_by_id:
+        return False, _("You entered this seed; a second person must confirm it.")
     return True, ""

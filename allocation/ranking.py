@@ -8,10 +8,15 @@ Methods (``Window.ranking_method``):
 
 - ``first_come``: by ranking instant (the tranche says whether that is the first receipt or the
   receipt of the complete application), then by receipt number.
-- ``first_come_same_day_lottery``: as ``first_come``, except on the calendar day (Europe/Amsterdam)
-  on which the cumulative requested amount first exceeds the ceiling: the order among that day's
-  applications is drawn by lot. Days before keep receipt order, days after come later, in receipt
-  order. When the requests never exceed the ceiling there is no draw.
+- ``first_come_same_day_lottery``: as ``first_come``, except on the lottery day: the first calendar
+  day (Europe/Amsterdam) on which the requests, in receipt order and after the maximum per
+  municipality, no longer fit the ceiling. The order among that day's applications is drawn by lot.
+  Days before keep receipt order, days after come later, in receipt order. When the requests never
+  exceed the ceiling there is no draw. The maximum per municipality (:class:`MunicipalCap`) is applied
+  as the allocation applies it, so that the draw falls on the day the money really runs out: it counts
+  what the municipality already has in the tranche and what its earlier applications in receipt order
+  would get, and a request above what is left of it counts for that rest (rule ``partial``) or for
+  nothing (it would be refused).
 - ``category``: by the category a named rule derives from the unit mix (``Window.category_rule``:
   ``student_2025`` or ``non_self_contained_first``, see CATEGORY_RULES), categories in alphabetical
   order, then by the tie-break
@@ -32,14 +37,15 @@ The draw (:func:`draw_lots`) is reproducible with nothing but the seed and the r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+ZERO = Decimal("0")
 
 
 class Method(StrEnum):
@@ -83,6 +89,19 @@ class RankedCandidate:
 class Ranking:
     candidates: list[RankedCandidate]
     lottery_day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MunicipalCap:
+    """The maximum per municipality as the allocation will apply it, to find the lottery day.
+
+    `granted`: what each municipality (by code) already has in the tranche before this window;
+    `cut_to_room`: a request above what is left is cut to it (rule ``partial``) rather than refused.
+    """
+
+    maximum: Decimal
+    granted: Mapping[str, Decimal] = field(default_factory=dict)
+    cut_to_room: bool = True
 
 
 def student_2025_category(candidate: Candidate) -> str:
@@ -139,25 +158,36 @@ def local_day(instant: datetime) -> date:
     return instant.astimezone(AMSTERDAM).date()
 
 
-def _same_day_lottery(candidates: list[Candidate], *, seed: int, ceiling: Decimal) -> Ranking:
-    ordered = sorted(candidates, key=receipt_key)
-    cumulative = Decimal("0")
-    lottery_day = None
+def _lottery_day(ordered: list[Candidate], *, ceiling: Decimal, cap: MunicipalCap | None) -> date | None:
+    """The day of the first candidate, in receipt order, whose grantable amount takes the total over the ceiling."""
+    granted = dict(cap.granted) if cap is not None else {}
+    cumulative = ZERO
     for candidate in ordered:
-        cumulative += candidate.requested
+        amount = candidate.requested
+        if cap is not None:
+            room = max(ZERO, cap.maximum - granted.get(candidate.municipality, ZERO))
+            if amount > room:
+                amount = room if cap.cut_to_room else ZERO
+            granted[candidate.municipality] = granted.get(candidate.municipality, ZERO) + amount
+        cumulative += amount
         if cumulative > ceiling:
-            lottery_day = local_day(candidate.ranked_at)
-            break
-    if lottery_day is None:
+            return local_day(candidate.ranked_at)
+    return None
+
+
+def _same_day_lottery(candidates: list[Candidate], *, seed: int, ceiling: Decimal, cap: MunicipalCap | None) -> Ranking:
+    ordered = sorted(candidates, key=receipt_key)
+    day = _lottery_day(ordered, ceiling=ceiling, cap=cap)
+    if day is None:
         return Ranking([RankedCandidate(rank, c) for rank, c in enumerate(ordered, start=1)])
     days = [local_day(c.ranked_at) for c in ordered]
-    first = days.index(lottery_day)
-    end = first + days.count(lottery_day)
+    first = days.index(day)
+    end = first + days.count(day)
     drawn = draw_lots(ordered[first:end], seed=seed)
     result = [RankedCandidate(rank, c) for rank, c in enumerate(ordered[:first], start=1)]
     result += [RankedCandidate(rank, c, drawn=True) for rank, c in enumerate(drawn, start=first + 1)]
     result += [RankedCandidate(rank, c) for rank, c in enumerate(ordered[end:], start=end + 1)]
-    return Ranking(result, lottery_day=lottery_day)
+    return Ranking(result, lottery_day=day)
 
 
 def _by_category(candidates: list[Candidate], *, seed: int, rule: str, tie_break: str) -> Ranking:
@@ -188,14 +218,19 @@ def rank(
     ceiling: Decimal,
     tie_break: str = TieBreak.RECEIPT,
     category_rule: str = "",
+    municipal_cap: MunicipalCap | None = None,
 ) -> Ranking:
-    """Order the candidates of one window; rank 1 is funded first. Same input and seed, same order."""
+    """Order the candidates of one window; rank 1 is funded first. Same input and seed, same order.
+
+    `ceiling` is what the window can spend and `municipal_cap` the maximum per municipality (None: no
+    maximum); only the same-day lottery uses them, to find its day.
+    """
     candidates = list(candidates)
     if method in (Method.FIRST_COME, Method.PRO_RATA):
         ordered = sorted(candidates, key=receipt_key)
         return Ranking([RankedCandidate(rank, c) for rank, c in enumerate(ordered, start=1)])
     if method == Method.FIRST_COME_SAME_DAY_LOTTERY:
-        return _same_day_lottery(candidates, seed=seed, ceiling=ceiling)
+        return _same_day_lottery(candidates, seed=seed, ceiling=ceiling, cap=municipal_cap)
     if method == Method.CATEGORY:
         return _by_category(candidates, seed=seed, rule=category_rule, tie_break=tie_break)
     if method == Method.LOTTERY:

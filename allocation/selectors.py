@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
 from typing import TextIO
 
 from django.db.models import Q, QuerySet, Sum
@@ -14,8 +17,8 @@ from django.utils import timezone
 from applications.models import Application, Status
 from grants.models import RankingInstant, Tranche, Window, decimal_text
 
-from .engine import WindowInput, WindowResult, allocate
-from .models import AllocationLine, AllocationRun, Decision, RunStatus
+from .engine import WindowInput, WindowResult, allocate, passing_skipped
+from .models import AllocationLine, AllocationRun, Decision, LotterySeed, RunStatus
 from .ranking import Candidate
 
 
@@ -46,6 +49,40 @@ class ComputedAllocation:
     def oversubscription(self) -> Decimal:
         return max(Decimal("0"), self.requested - self.ceiling)
 
+    @property
+    def ranked_list_sha256(self) -> str:
+        return ranked_list_sha256(
+            (result.code, line.rank, line.candidate.reference) for result in self.results for line in result.lines
+        )
+
+
+def ranked_list_sha256(lines: Iterable[tuple[str, int, str]]) -> str:
+    """The list hash of docs/rules.md (The draw) over (window code, rank, reference) lines.
+
+    The receipt numbers window by window, windows by code in code point order, each window in rank order, joined by
+    a newline without one at the end; the SHA-256 of that text in UTF-8, in lowercase hexadecimal. Sorted here
+    rather than by the database, whose collation may order codes differently.
+    """
+    text = "\n".join(reference for _code, _rank, reference in sorted(lines))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Submitted and neither found eligible nor ineligible yet: an allocation waits for these.
+AWAITING_ASSESSMENT = (Status.SUBMITTED, Status.IN_REVIEW, Status.INFORMATION_REQUESTED, Status.RESUBMITTED)
+
+
+def awaiting_assessment(*, tranche: Tranche, window: Window | None = None) -> list[str]:
+    """Receipt numbers of the tranche's (or window's) applications still awaiting assessment, in receipt order."""
+    waiting = Application.objects.filter(tranche=tranche, status__in=AWAITING_ASSESSMENT)
+    if window is not None:
+        waiting = waiting.filter(window=window)
+    return list(waiting.order_by("receipt_sequence", "reference").values_list("reference", flat=True))
+
+
+def lottery_seed(*, tranche: Tranche) -> LotterySeed | None:
+    """The tranche's lottery seed, sealed or awaiting its second person; None before either."""
+    return LotterySeed.objects.select_related("entered_by", "sealed_by").filter(tranche=tranche).first()
+
 
 def granted_in_tranche(*, tranche: Tranche) -> dict[str, Decimal]:
     """What each municipality (by CBS code) has been granted in the tranche by confirmed runs."""
@@ -72,7 +109,7 @@ def _candidates(*, tranche: Tranche, windows: list[Window]) -> tuple[dict[int, l
     """The eligible applications of the windows, with the unit counts the category rules need."""
     rows = (
         Application.objects.filter(tranche=tranche, window__in=windows, status=Status.ELIGIBLE)
-        .values("pk", "reference", "receipt_sequence", "municipality__code", "window_id", "received_at", "completed_at")
+        .values("pk", "reference", "receipt_sequence", "municipality__code", "window_id", "received_at", "ranks_at")
         .annotate(
             requested=Sum("unit_lines__requested_amount", default=Decimal("0")),
             units=Sum("unit_lines__units", default=0),
@@ -92,7 +129,7 @@ def _candidates(*, tranche: Tranche, windows: list[Window]) -> tuple[dict[int, l
                 receipt_sequence=row["receipt_sequence"],
                 municipality=row["municipality__code"],
                 requested=row["requested"],
-                ranked_at=row["completed_at"] if by_completion else row["received_at"],
+                ranked_at=row["ranks_at"] if by_completion else row["received_at"],
                 units=row["units"],
                 units_not_self_contained=row["units_not_self_contained"],
                 units_with_common_room=row["units_with_common_room"],
@@ -260,6 +297,85 @@ def run_is_reproducible(*, run: AllocationRun) -> bool:
     return stored == redone
 
 
+def _preview_line(
+    rank, reference, municipality, ranked_at: datetime, category, drawn, requested, proposed, outcome, reason
+) -> dict:
+    return {
+        "rank": rank,
+        "reference": reference,
+        "municipality_code": municipality,
+        "ranking_instant": timezone.localtime(ranked_at).isoformat(),
+        "category": category,
+        "drawn": drawn,
+        "requested": decimal_text(requested),
+        "proposed": decimal_text(proposed),
+        "outcome": str(outcome),
+        "reason": str(reason),
+    }
+
+
+def _preview_document(*, tranche: str, seed: int, sha256: str, windows: list[tuple[str, str | None, list]]) -> dict:
+    return {
+        "tranche": tranche,
+        "seed": seed,
+        "ranked_list_sha256": sha256,
+        "windows": [{"code": code, "lottery_day": day, "lines": lines} for code, day, lines in windows],
+    }
+
+
+def preview_document(*, computed: ComputedAllocation) -> dict:
+    """A preview as `allocate --format json` prints it; docs/rules.md (Preview as JSON) describes it."""
+    windows = [
+        (
+            described["code"],
+            described["lottery_day"],
+            [
+                _preview_line(
+                    line.rank,
+                    line.candidate.reference,
+                    line.candidate.municipality,
+                    line.candidate.ranked_at,
+                    line.category,
+                    line.drawn,
+                    line.requested,
+                    line.proposed,
+                    line.outcome,
+                    line.reason,
+                )
+                for line in result.lines
+            ],
+        )
+        for described, result in zip(computed.rules["windows"], computed.results, strict=True)
+    ]
+    return _preview_document(
+        tranche=computed.tranche.slug, seed=computed.seed, sha256=computed.ranked_list_sha256, windows=windows
+    )
+
+
+def run_document(*, run: AllocationRun) -> dict:
+    """A stored run in the form of preview_document(), with the ranking instants it stored among its inputs."""
+    ranked_at = {item["reference"]: datetime.fromisoformat(item["ranked_at"]) for item in run.inputs}
+    lines: dict[str, list[dict]] = {}
+    for line in run_lines(run=run):
+        reference = line.application.reference
+        lines.setdefault(line.window.code, []).append(
+            _preview_line(
+                line.rank,
+                reference,
+                line.application.municipality.code,
+                ranked_at[reference],
+                line.category,
+                line.drawn,
+                line.requested,
+                line.proposed,
+                line.outcome,
+                line.reason,
+            )
+        )
+    windows = [(w["code"], w["lottery_day"], lines.get(w["code"], [])) for w in run.rules["windows"]]
+    return _preview_document(tranche=run.tranche.slug, seed=run.seed, sha256=run.ranked_list_sha256, windows=windows)
+
+
 def run_lines(*, run: AllocationRun) -> QuerySet[AllocationLine]:
     return run.lines.select_related("application__municipality", "window").order_by("window__code", "rank")
 
@@ -277,30 +393,38 @@ RANKED_LIST_COLUMNS = (
     "cumulative",
     "outcome",
     "reason",
+    "passes_skipped",
 )
 
 
 def write_ranked_list_csv(*, run: AllocationRun, stream: TextIO) -> None:
-    """The run's ranked list as CSV, for the back office export."""
+    """The run's ranked list as CSV, for the back office export.
+
+    `passes_skipped` is "yes" on a line funded past an earlier one of its window left on the reserve list
+    (rule skip): there the list has no single cut-off.
+    """
     writer = csv.writer(stream)
     writer.writerow(RANKED_LIST_COLUMNS)
-    for line in run_lines(run=run):
-        writer.writerow(
-            [
-                line.window.code,
-                line.rank,
-                line.application.reference,
-                line.application.municipality.code,
-                line.application.municipality.name,
-                line.category,
-                "yes" if line.drawn else "no",
-                decimal_text(line.requested),
-                decimal_text(line.proposed),
-                decimal_text(line.cumulative),
-                line.outcome,
-                line.reason,
-            ]
-        )
+    for _, window_lines in groupby(run_lines(run=run), key=lambda line: line.window_id):
+        lines = list(window_lines)
+        for line, passes in zip(lines, passing_skipped(lines), strict=True):
+            writer.writerow(
+                [
+                    line.window.code,
+                    line.rank,
+                    line.application.reference,
+                    line.application.municipality.code,
+                    line.application.municipality.name,
+                    line.category,
+                    "yes" if line.drawn else "no",
+                    decimal_text(line.requested),
+                    decimal_text(line.proposed),
+                    decimal_text(line.cumulative),
+                    line.outcome,
+                    line.reason,
+                    "yes" if passes else "no",
+                ]
+            )
 
 
 def decisions_visible_to(*, user) -> QuerySet[Decision]:

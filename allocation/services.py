@@ -1,4 +1,9 @@
-"""Writes on allocation runs and decisions: prepare, confirm and discard a run, and the decision letters."""
+"""Writes on allocation: seal the lottery seed, preview, prepare, confirm and discard a run, the decision letters.
+
+Every step leaves an AllocationEvent (who, when, what). A preview is possible only after the tranche has closed
+and every application in it has been assessed, and only with the tranche's sealed seed: the first preview seals
+one the system draws, unless the seed of an external draw was entered and confirmed before.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +21,148 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 
+from accounts.permissions import enforce
 from applications.models import Application, Status
-from applications.permissions import enforce
 from applications.services import record_decision
 from grants.models import Tranche, Window
 
 from . import permissions, signals
 from .models import (
+    MAX_SEED,
+    AllocationEvent,
     AllocationLine,
     AllocationReason,
     AllocationRun,
     Decision,
     DecisionOutcome,
+    EventKind,
     LineOutcome,
+    LotterySeed,
     RunStatus,
+    SeedSource,
 )
-from .selectors import compute_allocation, granted_per_window
+from .selectors import ComputedAllocation, awaiting_assessment, compute_allocation, granted_per_window
 
 logger = logging.getLogger(__name__)
+
+
+def _audit_text(message: str, **values) -> str:
+    """An audit detail in the site's language, whoever's language the request had, so the trail reads as one."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext(message) % values
+
+
+def _record(kind: str, *, tranche: Tranche, at: datetime, actor=None, window: Window | None = None, **fields) -> None:
+    AllocationEvent.objects.create(kind=kind, tranche=tranche, window=window, actor=actor, at=at, **fields)
+
+
+def _lock(tranche_id: int) -> Tranche:
+    # The tranche row is the lock of everything allocation writes for it: seals, previews and confirmations of one
+    # tranche happen one at a time.
+    return Tranche.objects.select_for_update().prefetch_related("amendments").get(pk=tranche_id)
+
+
+@transaction.atomic
+def enter_external_seed(
+    *, tranche: Tranche, user, seed: int, reference: str, now: datetime | None = None
+) -> LotterySeed:
+    """Record the seed of an external draw (e.g. a notary's) for a second person to seal.
+
+    Replaces an external seed not yet sealed, e.g. one entered with a typing error; a sealed seed never changes.
+    """
+    enforce(permissions.can_enter_seed(user))
+    reference = reference.strip()
+    if not reference:
+        raise ValidationError({"external_reference": gettext("Say where the seed was drawn.")})
+    if not 0 <= seed <= MAX_SEED:
+        raise ValidationError({"seed": gettext("A seed is a whole number from 0 to %(max)s.") % {"max": MAX_SEED}})
+    now = now or timezone.now()
+    tranche = _lock(tranche.pk)
+    current = LotterySeed.objects.filter(tranche=tranche).first()
+    if current is not None and current.is_sealed:
+        raise ValidationError(gettext("The lottery seed of this tranche is sealed and can no longer be changed."))
+    lottery_seed, _ = LotterySeed.objects.update_or_create(
+        tranche=tranche,
+        defaults={
+            "seed": seed,
+            "source": SeedSource.EXTERNAL,
+            "external_reference": reference,
+            "entered_by": user,
+            "entered_at": now,
+            "sealed_by": None,
+            "sealed_at": None,
+        },
+    )
+    detail = _audit_text(gettext_noop("External draw: %(reference)s"), reference=reference)
+    _record(EventKind.SEED_ENTERED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
+    logger.info("external seed entered for %s by %s", tranche.slug, user)
+    return lottery_seed
+
+
+@transaction.atomic
+def confirm_external_seed(*, tranche: Tranche, user, seed: int, now: datetime | None = None) -> LotterySeed:
+    """Four eyes: a second agency user seals the external seed, typing it again from the draw's record."""
+    now = now or timezone.now()
+    tranche = _lock(tranche.pk)
+    lottery_seed = LotterySeed.objects.filter(tranche=tranche).first()
+    if lottery_seed is None:
+        raise ValidationError(gettext("No seed of an external draw has been entered for this tranche."))
+    enforce(permissions.can_confirm_seed(user, lottery_seed))
+    if seed != lottery_seed.seed:
+        raise ValidationError({"seed": gettext("This is not the seed that was entered; check the record of the draw.")})
+    lottery_seed.sealed_by, lottery_seed.sealed_at = user, now
+    lottery_seed.save(update_fields=["sealed_by", "sealed_at"])
+    detail = _audit_text(
+        gettext_noop("External draw: %(reference)s; entered by %(user)s."),
+        reference=lottery_seed.external_reference,
+        user=lottery_seed.entered_by,
+    )
+    _record(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
+    logger.info("external seed of %s sealed by %s", tranche.slug, user)
+    return lottery_seed
+
+
+def _sealed_seed(*, tranche: Tranche, user, now: datetime) -> int:
+    """The tranche's sealed seed; without one the system draws and seals it now, before the list is made."""
+    lottery_seed = LotterySeed.objects.filter(tranche=tranche).first()
+    if lottery_seed is None:
+        lottery_seed = LotterySeed.objects.create(
+            tranche=tranche,
+            seed=secrets.randbelow(10**9),
+            source=SeedSource.SYSTEM,
+            entered_at=now,
+            sealed_by=user,
+            sealed_at=now,
+        )
+        detail = _audit_text(gettext_noop("Drawn by the system at the first preview."))
+        _record(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=lottery_seed.seed, detail=detail)
+        logger.info("seed of %s drawn and sealed at the first preview", tranche.slug)
+    elif not lottery_seed.is_sealed:
+        raise ValidationError(
+            gettext("The seed of an external draw awaits confirmation by a second person; previews wait for it.")
+        )
+    return lottery_seed.seed
+
+
+def _refuse_unless_closed_and_assessed(*, tranche: Tranche, window: Window | None, now: datetime) -> None:
+    closing = tranche.closes_at_in_force(now)
+    if now < closing:
+        raise ValidationError(
+            gettext("The tranche is open until %(closing)s; allocation waits until it has closed.")
+            % {"closing": f"{timezone.localtime(closing):%d-%m-%Y %H:%M}"}
+        )
+    waiting = awaiting_assessment(tranche=tranche, window=window)
+    if waiting:
+        raise ValidationError(
+            ngettext(
+                "%(count)s application is still awaiting assessment: %(references)s.",
+                "%(count)s applications are still awaiting assessment: %(references)s.",
+                len(waiting),
+            )
+            % {"count": len(waiting), "references": ", ".join(waiting)}
+        )
 
 
 def _refuse_if_confirmed(*, tranche: Tranche, window: Window | None) -> None:
@@ -46,21 +173,51 @@ def _refuse_if_confirmed(*, tranche: Tranche, window: Window | None) -> None:
         raise ValidationError(gettext("This window already has a confirmed allocation."))
 
 
+def _preview(*, tranche: Tranche, window: Window | None, user, now: datetime) -> ComputedAllocation:
+    """Rank and allocate with the sealed seed once the tranche has closed and its applications are assessed."""
+    if window is not None and window.tranche_id != tranche.pk:
+        raise ValidationError({"window": gettext("This window is not part of the tranche.")})
+    tranche = _lock(tranche.pk)
+    _refuse_if_confirmed(tranche=tranche, window=window)
+    _refuse_unless_closed_and_assessed(tranche=tranche, window=window, now=now)
+    seed = _sealed_seed(tranche=tranche, user=user, now=now)
+    return compute_allocation(tranche=tranche, window=window, seed=seed, at=now)
+
+
+@transaction.atomic
+def preview_allocation(
+    *, tranche: Tranche, account: str, window: Window | None = None, now: datetime | None = None
+) -> ComputedAllocation:
+    """A preview printed by the `allocate` command, which stores no run; recorded like every preview.
+
+    No agency user makes it: `account` is the operating system account that ran the command.
+    """
+    now = now or timezone.now()
+    computed = _preview(tranche=tranche, window=window, user=None, now=now)
+    _record(
+        EventKind.PREVIEWED,
+        tranche=tranche,
+        window=window,
+        at=now,
+        seed=computed.seed,
+        ranked_list_sha256=computed.ranked_list_sha256,
+        detail=_audit_text(gettext_noop("Printed by the allocate command (account %(account)s)."), account=account),
+    )
+    return computed
+
+
 @transaction.atomic
 def prepare_allocation(
-    *, tranche: Tranche, user, window: Window | None = None, seed: int | None = None, now: datetime | None = None
+    *, tranche: Tranche, user, window: Window | None = None, now: datetime | None = None
 ) -> AllocationRun:
     """Rank and allocate as a preview and store it, with its inputs and rules, for a second user to confirm.
 
-    Without a seed a random one is drawn and recorded; window=None allocates every window of the tranche.
+    The run uses the tranche's sealed seed and cannot choose another; window=None allocates every window.
     """
     enforce(permissions.can_prepare_allocation(user))
-    if window is not None and window.tranche_id != tranche.pk:
-        raise ValidationError({"window": gettext("This window is not part of the tranche.")})
-    _refuse_if_confirmed(tranche=tranche, window=window)
     now = now or timezone.now()
-    seed = secrets.randbelow(10**9) if seed is None else seed
-    computed = compute_allocation(tranche=tranche, window=window, seed=seed, at=now)
+    computed = _preview(tranche=tranche, window=window, user=user, now=now)
+    seed = computed.seed
     run = AllocationRun.objects.create(
         tranche=tranche,
         window=window,
@@ -73,6 +230,7 @@ def prepare_allocation(
         oversubscription=computed.oversubscription,
         inputs=computed.inputs,
         rules=computed.rules,
+        ranked_list_sha256=computed.ranked_list_sha256,
     )
     AllocationLine.objects.bulk_create(
         (
@@ -94,15 +252,37 @@ def prepare_allocation(
         ),
         batch_size=2000,
     )
+    _record(
+        EventKind.PREVIEWED,
+        tranche=tranche,
+        window=window,
+        at=now,
+        actor=user,
+        run_public_id=run.public_id,
+        seed=seed,
+        ranked_list_sha256=run.ranked_list_sha256,
+        detail=_audit_text(gettext_noop("Stored as a preview run.")),
+    )
     logger.info("allocation run %s prepared by %s for %s (seed %s)", run.public_id, user, tranche.slug, seed)
     return run
 
 
 @transaction.atomic
-def discard_allocation(*, run: AllocationRun, user) -> None:
+def discard_allocation(*, run: AllocationRun, user, now: datetime | None = None) -> None:
+    """Delete a preview run; its events, and the one recording the discard, stay."""
     enforce(permissions.can_discard_allocation(user, run))
-    run = AllocationRun.objects.select_for_update().get(pk=run.pk)
+    run = AllocationRun.objects.select_for_update(of=("self",)).select_related("tranche", "window").get(pk=run.pk)
     enforce(permissions.can_discard_allocation(user, run))
+    _record(
+        EventKind.DISCARDED,
+        tranche=run.tranche,
+        window=run.window,
+        at=now or timezone.now(),
+        actor=user,
+        run_public_id=run.public_id,
+        seed=run.seed,
+        ranked_list_sha256=run.ranked_list_sha256,
+    )
     run.delete()
 
 
@@ -169,10 +349,16 @@ def confirm_allocation(
     """
     enforce(permissions.can_confirm_allocation(user, run))
     now = now or timezone.now()
-    tranche = Tranche.objects.select_for_update().prefetch_related("amendments").get(pk=run.tranche_id)
+    tranche = _lock(run.tranche_id)
     run = AllocationRun.objects.select_for_update().get(pk=run.pk)
     enforce(permissions.can_confirm_allocation(user, run))
     _refuse_if_confirmed(tranche=tranche, window=run.window)
+    _refuse_unless_closed_and_assessed(tranche=tranche, window=run.window, now=now)
+    if not LotterySeed.objects.filter(tranche=tranche, seed=run.seed, sealed_at__isnull=False).exists():
+        # A preview stored before seeds were sealed may carry a seed its preparer chose.
+        raise ValidationError(
+            gettext("This preview was not made with the sealed seed of the tranche; prepare a new one.")
+        )
     lines = list(run.lines.select_related("application", "run"))
     in_scope = Application.objects.filter(tranche=tranche, status=Status.ELIGIBLE)
     if run.window_id is not None:
@@ -196,6 +382,17 @@ def confirm_allocation(
                 status=DECISION_OUTCOMES[line.outcome],
                 reason=str(AllocationReason(line.reason).label),
             )
+    _record(
+        EventKind.CONFIRMED,
+        tranche=tranche,
+        window=run.window,
+        at=now,
+        actor=user,
+        run_public_id=run.public_id,
+        seed=run.seed,
+        ranked_list_sha256=run.ranked_list_sha256,
+        detail=_audit_text(gettext_noop("Decisions issued: %(count)s."), count=len(lines)),
+    )
     logger.info("allocation run %s confirmed by %s: %s decisions", run.public_id, user, len(lines))
     transaction.on_commit(
         partial(signals.run_confirmed.send, sender=AllocationRun, run=run, generate_letters=generate_letters)

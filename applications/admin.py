@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +21,7 @@ from grants.models import Tranche, Window
 
 from . import permissions, selectors, services
 from .importing import import_applications
-from .models import Application, Attachment, StatusChange, UnitLine
+from .models import Application, Attachment, InformationRequest, StatusChange, UnitLine
 
 
 class WindowListFilter(admin.RelatedFieldListFilter):
@@ -99,6 +99,32 @@ class StatusChangeInline(ReadOnlyInline):
         return amsterdam_time(change.at, seconds=True)
 
 
+class InformationRequestInline(ReadOnlyInline):
+    model = InformationRequest
+    fields = ("requested", "requested_by", "reason", "deadline", "answered", "answered_by", "own_time")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by", "answered_by")
+
+    def has_view_permission(self, request, obj=None):
+        # Part of the application's file, like its ranking instant: whoever may see the application sees them.
+        return request.user.has_perm("applications.view_application")
+
+    @admin.display(description=gettext_lazy("requested at"))
+    def requested(self, information_request: InformationRequest) -> str:
+        return amsterdam_time(information_request.requested_at, seconds=True)
+
+    @admin.display(description=gettext_lazy("answered at"))
+    def answered(self, information_request: InformationRequest) -> str:
+        return amsterdam_time(information_request.answered_at, seconds=True)
+
+    @admin.display(description=gettext_lazy("the municipality's own time"))
+    def own_time(self, information_request: InformationRequest) -> str:
+        duration = information_request.municipality_time
+        return "–" if duration is None else selectors.describe_duration(duration)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
@@ -126,10 +152,10 @@ class ApplicationAdmin(HistoryWithoutRevertAdmin):
             {"fields": ("project_name", "location", "description", ("planned_start", "planned_completion"))},
         ),
         (gettext_lazy("Totals"), {"fields": ("units", "requested")}),
-        (gettext_lazy("Receipt"), {"fields": ("received", "completed", "created_by", "is_demo")}),
+        (gettext_lazy("Receipt"), {"fields": ("received", "completed", "ranking", "created_by", "is_demo")}),
     )
-    readonly_fields = ("units", "requested", "received", "completed")
-    inlines = (UnitLineInline, AttachmentInline, StatusChangeInline)
+    readonly_fields = ("units", "requested", "received", "completed", "ranking")
+    inlines = (UnitLineInline, AttachmentInline, InformationRequestInline, StatusChangeInline)
     actions = ("start_review", "request_information", "mark_eligible", "mark_ineligible")
 
     def get_queryset(self, request):
@@ -180,6 +206,14 @@ class ApplicationAdmin(HistoryWithoutRevertAdmin):
     @admin.display(description=gettext_lazy("complete at"), ordering="completed_at")
     def completed(self, application: Application) -> str:
         return amsterdam_time(application.completed_at, seconds=True)
+
+    @admin.display(description=gettext_lazy("ranks at"))
+    def ranking(self, application: Application) -> str:
+        derivation = selectors.ranking_derivation(application)
+        if derivation is None:
+            return "–"
+        lines = format_html_join("", "<br>{}", ((line,) for line in derivation.request_lines))
+        return format_html("{}{}", derivation.sentence, lines)
 
     @admin.display(description=gettext_lazy("units"), ordering="units_total")
     def units(self, application: Application) -> int:
@@ -271,7 +305,8 @@ class ImportApplicationsForm(forms.Form):
         help_text=gettext_lazy(
             "UTF-8, one row per unit line, with the columns reference, municipality_code, window, project_name, "
             "received_at, target_group, housing_type, permanence, self_contained, common_room, units, "
-            "requested_amount. One bad row rejects the whole file."
+            "requested_amount, and optionally information_requested_at and information_received_at. One bad row "
+            "rejects the whole file."
         ),
     )
 
@@ -311,8 +346,6 @@ def import_applications_page(model_admin, request, tranche: Tranche):
         refusal="" if allowed else refusal,
         row_errors=row_errors,
     )
-
-
 
 
 add_tranche_page(

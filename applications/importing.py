@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TextIO
@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 
 from grants.models import HousingType, Municipality, Tranche, Window
 
-from .models import Application, Permanence, Status, StatusChange, UnitLine
-from .selectors import EXCHANGE_COLUMNS
+from .models import Application, InformationRequest, Permanence, Status, StatusChange, UnitLine
+from .selectors import EXCHANGE_COLUMNS, INFORMATION_COLUMNS, INSTANT_SEPARATOR, own_completion_time
 from .services import UnitLineData, unit_line_errors
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ class _ImportedApplication:
     received_at: datetime
     first_row: int
     lines: list[UnitLineData]
+    # Answered information requests as (requested, answered) instants, in order.
+    information: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
 def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[list[str], dict]:
@@ -62,6 +64,8 @@ def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[li
     elif not tranche.is_open_at(received_at):
         problems.append(gettext("received_at %(value)s is outside the tranche's opening") % {"value": received_at})
     parsed["received_at"] = received_at
+    information_problems, parsed["information"] = _parse_information(row, received_at=parsed["received_at"])
+    problems.extend(information_problems)
     group = lookups["groups"].get((row["target_group"] or "").strip())
     if group is None:
         problems.append(gettext("unknown target group %(code)r in this tranche") % {"code": row["target_group"]})
@@ -108,6 +112,82 @@ def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[li
     return problems, parsed
 
 
+def _parse_instants(row: dict, column: str) -> tuple[list[str], list[datetime]]:
+    problems, instants = [], []
+    for text in (row.get(column) or "").split(INSTANT_SEPARATOR):
+        instant = parse_datetime(text.strip())
+        if instant is None or instant.tzinfo is None:
+            problems.append(
+                gettext("%(column)s %(value)r is not an ISO 8601 instant with an offset")
+                % {"column": column, "value": text.strip()}
+            )
+        else:
+            instants.append(instant)
+    return problems, instants
+
+
+def _parse_information(
+    row: dict, *, received_at: datetime | None
+) -> tuple[list[str], list[tuple[datetime, datetime]] | None]:
+    """The answered information requests of the optional columns, each after receipt and the previous answer."""
+    given = [bool((row.get(column) or "").strip()) for column in INFORMATION_COLUMNS]
+    if not any(given):
+        return [], []
+    if not all(given):
+        return [gettext("information_requested_at and information_received_at are both given or both empty")], None
+    requested_problems, requested = _parse_instants(row, "information_requested_at")
+    received_problems, received = _parse_instants(row, "information_received_at")
+    if requested_problems or received_problems:
+        return requested_problems + received_problems, None
+    if len(requested) != len(received):
+        return [
+            gettext("information_requested_at has %(requested)s instants but information_received_at %(received)s")
+            % {"requested": len(requested), "received": len(received)}
+        ], None
+    pairs = list(zip(requested, received, strict=True))
+    problems = []
+    for index, (asked, answered) in enumerate(pairs):
+        if index == 0:
+            if received_at is not None and asked <= received_at:
+                problems.append(
+                    gettext("information_requested_at %(value)s is not after received_at") % {"value": asked}
+                )
+        elif asked <= pairs[index - 1][1]:
+            problems.append(
+                gettext("information_requested_at %(value)s is not after the previous information_received_at")
+                % {"value": asked}
+            )
+        if answered <= asked:
+            problems.append(
+                gettext("information_received_at %(value)s is not after its information_requested_at")
+                % {"value": answered}
+            )
+    return problems, None if problems else pairs
+
+
+def _header_problems(columns: list[str]) -> list[str]:
+    """Every required column, the information columns both or neither, nothing unknown and nothing twice."""
+    problems = []
+    missing = [column for column in EXCHANGE_COLUMNS if column not in columns]
+    if missing:
+        problems.append(gettext("The header lacks the columns: %(columns)s.") % {"columns": ", ".join(missing)})
+    header_problems = [
+        gettext("unknown column %(column)r") % {"column": column}
+        for column in columns
+        if column not in EXCHANGE_COLUMNS + INFORMATION_COLUMNS
+    ]
+    header_problems.extend(
+        gettext("column %(column)r appears more than once") % {"column": column}
+        for column in sorted({column for column in columns if columns.count(column) > 1})
+    )
+    if sum(column in columns for column in INFORMATION_COLUMNS) == 1:
+        header_problems.append(
+            gettext("information_requested_at and information_received_at are both columns or neither")
+        )
+    problems.extend(gettext("row %(row)s: %(problem)s") % {"row": 1, "problem": p} for p in header_problems)
+    return problems
+
+
 def _application_problems(application: _ImportedApplication, *, tranche: Tranche) -> list[str]:
     problems = []
     units = sum(line.units for line in application.lines)
@@ -138,16 +218,18 @@ def _existing_references(references: list[str]) -> set[str]:
 def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -> int:
     """Import submitted applications from CSV (one row per unit line) as eligible; all rows or none.
 
-    Rows sharing a reference form one application and must agree on its columns. Receipt and completion
-    are both the file's received_at; receipt sequences continue the tranche's, in order of received_at
-    and then reference. Raises ValidationError with one "row N: ..." message per problem.
-    Returns the number of applications imported.
+    Rows sharing a reference form one application and must agree on its columns. Receipt is the file's
+    received_at; the optional information columns give answered information requests, which set completion
+    (the last answer) and the ranking instant (receipt plus the municipality's own time). Receipt sequences
+    continue the tranche's, in order of received_at and then reference. Raises ValidationError with one
+    "row N: ..." message per problem. Returns the number of applications imported.
     """
     tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
     reader = csv.DictReader(stream)
-    missing = [column for column in EXCHANGE_COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        raise ValidationError(gettext("The header lacks the columns: %(columns)s.") % {"columns": ", ".join(missing)})
+    columns = list(reader.fieldnames or [])
+    header_problems = _header_problems(columns)
+    if header_problems:
+        raise ValidationError(header_problems)
     lookups = {
         "municipalities": dict(Municipality.objects.values_list("code", "pk")),
         "windows": {w.code: w for w in tranche.windows.prefetch_related("eligible_target_groups")},
@@ -158,7 +240,7 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
     applications: dict[str, _ImportedApplication] = {}
     for number, row in enumerate(reader, start=2):
         if None in row or None in row.values():
-            errors.append(gettext("row %(row)s: expected %(n)s columns") % {"row": number, "n": len(EXCHANGE_COLUMNS)})
+            errors.append(gettext("row %(row)s: expected %(n)s columns") % {"row": number, "n": len(columns)})
             continue
         problems, parsed = _parse_import_row(row, tranche=tranche, lookups=lookups)
         application = applications.get(parsed["reference"])
@@ -171,6 +253,7 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
                 received_at=parsed["received_at"],
                 first_row=number,
                 lines=[],
+                information=parsed["information"],
             )
         elif application is not None:
             for column, key, ours in (
@@ -178,6 +261,7 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
                 ("window", "window", application.window),
                 ("project_name", "project_name", application.project_name),
                 ("received_at", "received_at", application.received_at),
+                ("information_requested_at", "information", application.information),
             ):
                 if parsed.get(key) is not None and parsed[key] != ours:
                     problems.append(
@@ -215,6 +299,13 @@ def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplicatio
     applications.sort(key=lambda a: (a.received_at, a.reference))
     first = locked.last_receipt_number + 1
     now = timezone.now()
+    # Imported requests have no one who asked or answered, and no term: the file does not say.
+    requests = {
+        item.reference: [
+            InformationRequest(requested_at=asked, answered_at=answered) for asked, answered in item.information
+        ]
+        for item in applications
+    }
     created = Application.objects.bulk_create(
         [
             Application(
@@ -226,11 +317,18 @@ def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplicatio
                 project_name=item.project_name,
                 status=Status.ELIGIBLE,
                 received_at=item.received_at,
-                completed_at=item.received_at,
+                completed_at=item.information[-1][1] if item.information else item.received_at,
+                ranks_at=item.received_at + own_completion_time(requests[item.reference]),
             )
             for sequence, item in enumerate(applications, start=first)
         ],
         batch_size=2000,
+    )
+    for application in created:
+        for request in requests[application.reference]:
+            request.application = application
+    InformationRequest.objects.bulk_create(
+        (request for application in created for request in requests[application.reference]), batch_size=2000
     )
     UnitLine.objects.bulk_create(
         (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -84,6 +85,16 @@ class Application(models.Model):
         blank=True,
         editable=False,
         help_text=_("When the application became complete: first receipt, or receipt of requested information."),
+    )
+    ranks_at = models.DateTimeField(
+        _("ranks at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The instant used where the tranche ranks by the complete application: first receipt plus the time the "
+            "municipality itself took to answer information requests."
+        ),
     )
     is_demo = models.BooleanField(_("fictitious demo data"), default=False, editable=False)
     created_by = models.ForeignKey(
@@ -244,3 +255,66 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class InformationRequest(models.Model):
+    """The agency asks the municipality to complete its application within the hersteltermijn (Awb 4:5).
+
+    The time from the request to the answer is the municipality's own and moves its ranking instant later.
+    """
+
+    application = models.ForeignKey(
+        Application, models.CASCADE, related_name="information_requests", verbose_name=_("application")
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+        help_text=_("Empty for an imported request."),
+    )
+    reason = models.TextField(_("what is asked"), blank=True)
+    deadline = models.DateField(
+        _("answer by"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Last day of the hersteltermijn, until the end of that day in Europe/Amsterdam. Empty for an imported "
+            "request: the file does not give it."
+        ),
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+
+    class Meta:
+        verbose_name = _("information request")
+        verbose_name_plural = _("information requests")
+        ordering = ["application", "requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True) | Q(answered_at__gte=models.F("requested_at")),
+                name="information_answered_after_request",
+            ),
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(answered_at__isnull=True),
+                name="information_request_one_open_per_application",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.requested_at:%Y-%m-%d}"
+
+    @property
+    def municipality_time(self) -> timedelta | None:
+        return None if self.answered_at is None else self.answered_at - self.requested_at

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.permissions import Verdict
 
 from .models import Application
-
-Verdict = tuple[bool, str]
-
-
-def enforce(verdict: Verdict) -> None:
-    """Raise PermissionDenied with the verdict's reason when it does not allow."""
-    allowed, reason = verdict
-    if not allowed:
-        raise PermissionDenied(reason)
 
 
 def is_own(user, application: Application) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import filetype
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.permissions import enforce
 from grants.models import HousingType, RentLimit, Tranche, TrancheTargetGroup, Window
 
 from . import permissions
@@ -24,13 +26,17 @@ from .models import (
     Application,
     Attachment,
     AttachmentKind,
+    InformationRequest,
     Permanence,
     Status,
     StatusChange,
     UnitLine,
 )
+from .selectors import own_completion_time
 
 logger = logging.getLogger(__name__)
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 # Detected content type -> the file name endings such content may carry.
@@ -79,7 +85,7 @@ def create_application(
     planned_start=None,
     planned_completion=None,
 ) -> Application:
-    permissions.enforce(permissions.can_apply(user))
+    enforce(permissions.can_apply(user))
     if window.tranche_id != tranche.pk:
         raise ValidationError({"window": _("This window is not part of the tranche.")})
     application = Application(
@@ -105,12 +111,12 @@ EDITABLE_FIELDS = {"window", "project_name", "location", "description", "planned
 
 @transaction.atomic
 def update_application(*, application: Application, user, **changes) -> Application:
-    permissions.enforce(permissions.can_edit(user, application))
+    enforce(permissions.can_edit(user, application))
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     application = _locked(application)
-    permissions.enforce(permissions.can_edit(user, application))
+    enforce(permissions.can_edit(user, application))
     if "window" in changes and changes["window"].tranche_id != application.tranche_id:
         raise ValidationError({"window": _("This window is not part of the tranche.")})
     for field, value in changes.items():
@@ -195,9 +201,9 @@ def unit_line_errors(*, tranche: Tranche, window: Window, line: UnitLineData) ->
 @transaction.atomic
 def save_unit_lines(*, application: Application, user, lines: list[UnitLineData]) -> list[UnitLine]:
     """Replace the unit lines of an editable application. An empty requested amount means the maximum."""
-    permissions.enforce(permissions.can_edit(user, application))
+    enforce(permissions.can_edit(user, application))
     application = _locked(application)
-    permissions.enforce(permissions.can_edit(user, application))
+    enforce(permissions.can_edit(user, application))
     tranche, window = application.tranche, application.window
     errors = {}
     for index, line in enumerate(lines):
@@ -247,7 +253,7 @@ def _detect_content_type(uploaded_file) -> str | None:
 
 @transaction.atomic
 def add_attachment(*, application: Application, user, kind: str, uploaded_file) -> Attachment:
-    permissions.enforce(permissions.can_edit(user, application))
+    enforce(permissions.can_edit(user, application))
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": _("Choose the kind of document.")})
     if uploaded_file.size == 0:
@@ -285,7 +291,7 @@ def add_attachment(*, application: Application, user, kind: str, uploaded_file) 
 
 @transaction.atomic
 def delete_attachment(*, attachment: Attachment, user) -> None:
-    permissions.enforce(permissions.can_edit(user, attachment.application))
+    enforce(permissions.can_edit(user, attachment.application))
     attachment.file.delete(save=False)
     attachment.delete()
 
@@ -364,7 +370,7 @@ def _issue_receipt_number(tranche: Tranche) -> int:
 @transaction.atomic
 def submit_application(*, application: Application, user, now: datetime | None = None) -> Application:
     """Submit a draft: stamps the server's receipt instant and the next receipt number of the tranche."""
-    permissions.enforce(permissions.can_submit(user, application))
+    enforce(permissions.can_submit(user, application))
     application = _locked(application)
     if application.status != Status.DRAFT:
         raise ValidationError(
@@ -381,6 +387,7 @@ def submit_application(*, application: Application, user, now: datetime | None =
     application.reference = f"{application.tranche.receipt_prefix}-{sequence:04d}"
     application.received_at = now
     application.completed_at = now
+    application.ranks_at = now
     _transition(application, to=Status.SUBMITTED, actor=user, at=now)
     application.save()
     return application
@@ -388,8 +395,11 @@ def submit_application(*, application: Application, user, now: datetime | None =
 
 @transaction.atomic
 def resubmit_application(*, application: Application, user, now: datetime | None = None) -> Application:
-    """Send back the requested information; the application is complete from this instant."""
-    permissions.enforce(permissions.can_submit(user, application))
+    """Send back the requested information; the application is complete from this instant.
+
+    Answers the open information request and moves the ranking instant by the time it was open.
+    """
+    enforce(permissions.can_submit(user, application))
     application = _locked(application)
     if application.status != Status.INFORMATION_REQUESTED:
         raise ValidationError(_("No information has been requested for this application."))
@@ -397,7 +407,9 @@ def resubmit_application(*, application: Application, user, now: datetime | None
     if problems:
         raise ValidationError(problems)
     now = now or timezone.now()
+    application.information_requests.filter(answered_at__isnull=True).update(answered_at=now, answered_by=user)
     application.completed_at = now
+    application.ranks_at = application.received_at + own_completion_time(application.information_requests.all())
     _transition(application, to=Status.RESUBMITTED, actor=user, at=now)
     application.save()
     return application
@@ -405,7 +417,7 @@ def resubmit_application(*, application: Application, user, now: datetime | None
 
 @transaction.atomic
 def withdraw_application(*, application: Application, user, reason: str) -> Application:
-    permissions.enforce(permissions.can_withdraw(user, application))
+    enforce(permissions.can_withdraw(user, application))
     _require_reason(reason)
     application = _locked(application)
     _transition(application, to=Status.WITHDRAWN, actor=user, reason=reason)
@@ -418,26 +430,44 @@ def withdraw_application(*, application: Application, user, reason: str) -> Appl
 
 @transaction.atomic
 def start_review(*, application: Application, user) -> Application:
-    permissions.enforce(permissions.can_handle(user, application))
+    enforce(permissions.can_handle(user, application))
     application = _locked(application)
     _transition(application, to=Status.IN_REVIEW, actor=user)
     application.save()
     return application
 
 
+def information_deadline(*, requested_at: datetime, tranche: Tranche) -> date:
+    """The last day of the hersteltermijn: the tranche's term in calendar days after the request's day.
+
+    Days in Europe/Amsterdam, answered in time until the end of that day: a DST change within the term makes
+    it an hour longer or shorter, never a day.
+    """
+    return timezone.localdate(requested_at, AMSTERDAM) + timedelta(days=tranche.information_term_days)
+
+
 @transaction.atomic
-def request_information(*, application: Application, user, reason: str) -> Application:
-    permissions.enforce(permissions.can_handle(user, application))
+def request_information(*, application: Application, user, reason: str, now: datetime | None = None) -> Application:
+    """Ask the municipality to complete the application within the tranche's term; its own time starts now."""
+    enforce(permissions.can_handle(user, application))
     _require_reason(reason)
     application = _locked(application)
-    _transition(application, to=Status.INFORMATION_REQUESTED, actor=user, reason=reason)
+    now = now or timezone.now()
+    _transition(application, to=Status.INFORMATION_REQUESTED, actor=user, reason=reason, at=now)
+    InformationRequest.objects.create(
+        application=application,
+        requested_at=now,
+        requested_by=user,
+        reason=reason,
+        deadline=information_deadline(requested_at=now, tranche=application.tranche),
+    )
     application.save()
     return application
 
 
 @transaction.atomic
 def mark_eligible(*, application: Application, user, reason: str = "") -> Application:
-    permissions.enforce(permissions.can_handle(user, application))
+    enforce(permissions.can_handle(user, application))
     application = _locked(application)
     _transition(application, to=Status.ELIGIBLE, actor=user, reason=reason)
     application.save()
@@ -446,7 +476,7 @@ def mark_eligible(*, application: Application, user, reason: str = "") -> Applic
 
 @transaction.atomic
 def mark_ineligible(*, application: Application, user, reason: str) -> Application:
-    permissions.enforce(permissions.can_handle(user, application))
+    enforce(permissions.can_handle(user, application))
     _require_reason(reason)
     application = _locked(application)
     _transition(application, to=Status.INELIGIBLE, actor=user, reason=reason)

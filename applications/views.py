@@ -187,7 +187,7 @@ def _detail_context(request, application: Application, *, attachment_form: Attac
     information_request = None
     if application.status == Status.INFORMATION_REQUESTED:
         information_request = next(
-            (change for change in reversed(status_changes) if change.to_status == Status.INFORMATION_REQUESTED), None
+            (request for request in application.information_requests.all() if request.answered_at is None), None
         )
     return {
         "application": application,
@@ -197,6 +197,7 @@ def _detail_context(request, application: Application, *, attachment_form: Attac
         "attachments": application.attachments.all(),
         "status_changes": status_changes,
         "information_request": information_request,
+        "ranking": selectors.ranking_derivation(application),
         "may_edit": may_edit,
         "may_withdraw": application.is_withdrawable and permissions.can_withdraw(user, application)[0],
         "attachment_form": attachment_form or (AttachmentForm() if may_edit else None),

@@ -87,7 +87,7 @@ def run(*, rows: int) -> None:
         print(f"compute_allocation (read, rank, allocate):              {time.perf_counter() - started:8.2f} s")
         preparer = User.objects.create(username="benchmark", role=Role.AGENCY_ASSESSOR)
         started = time.perf_counter()
-        prepare_allocation(tranche=tranche, window=window, user=preparer, seed=SEED)
+        prepare_allocation(tranche=tranche, window=window, user=preparer)
         print(f"prepare_allocation (the above, plus storing the run):   {time.perf_counter() - started:8.2f} s")
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)

@@ -144,6 +144,7 @@ def _fill(applications: int) -> None:
                     status=statuses[outcome],
                     received_at=received,
                     completed_at=received,
+                    ranks_at=received,
                     is_demo=True,
                 )
             )

@@ -24,7 +24,7 @@ from weasyprint import HTML
 
 from accounts.models import AGENCY_ROLES, Role, User
 from accounts.services import sync_agency_group
-from allocation.services import confirm_allocation, prepare_allocation
+from allocation.services import confirm_allocation, confirm_external_seed, enter_external_seed, prepare_allocation
 from applications import services
 from applications.importing import import_applications
 from applications.models import Application, AttachmentKind, Construction, Permanence
@@ -392,6 +392,11 @@ def _load_published_outcomes(users: dict[str, User]) -> int:
         stream.seek(0)
         created += import_applications(tranche=tranche, stream=stream, source="fictieve demodata")
         tranche.applications.update(is_demo=True)
-        run = prepare_allocation(tranche=tranche, user=users["rvo-beoordelaar"], seed=seed, now=prepared_at)
-        confirm_allocation(run=run, user=users["rvo-goedkeurder"], now=confirmed_at, generate_letters=False)
+        # The documented seeds keep the published outcomes: sealed as an external draw, with four eyes.
+        assessor, approver = users["rvo-beoordelaar"], users["rvo-goedkeurder"]
+        reference = "demo: vastgelegde startwaarde (demo/loading.py)"
+        enter_external_seed(tranche=tranche, user=assessor, seed=seed, reference=reference, now=prepared_at)
+        confirm_external_seed(tranche=tranche, user=approver, seed=seed, now=prepared_at)
+        run = prepare_allocation(tranche=tranche, user=assessor, now=prepared_at)
+        confirm_allocation(run=run, user=approver, now=confirmed_at, generate_letters=False)
     return created

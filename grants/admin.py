@@ -9,19 +9,23 @@ from decimal import Decimal
 from functools import partial
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .amendments import amendment_errors, amendment_values, confirm_amendment, discard_amendment, prepare_amendment
 from .models import (
     AmendmentKind,
+    AmendmentStatus,
     HousingType,
     Municipality,
     Scheme,
@@ -31,7 +35,14 @@ from .models import (
     TrancheTargetGroup,
     Window,
 )
-from .services import amendment_errors, record_amendment
+from .permissions import can_confirm_amendment, can_discard_amendment
+from .services import (
+    AMENDED_TRANCHE_FIELDS,
+    AMENDED_WINDOW_FIELDS,
+    tranche_change_errors,
+    update_tranche,
+    update_window,
+)
 from .templatetags.instants import format_instant
 from .templatetags.money import format_euro
 
@@ -55,6 +66,19 @@ def euro_or_dash(amount) -> str:
 
 def instant_or_dash(instant) -> str:
     return "–" if instant is None else format_instant(instant)
+
+
+def has_opened(tranche: Tranche | None) -> bool:
+    """An opened tranche shows its ceiling, closing and maxima read-only: they change only by amendment."""
+    return tranche is not None and tranche.pk is not None and tranche.has_opened(timezone.now())
+
+
+def amendment_change(amendment: TrancheAmendment) -> str:
+    if amendment.kind == AmendmentKind.CLOSING:
+        return f"{amsterdam_time(amendment.old_closes_at)} → {amsterdam_time(amendment.new_closes_at)}"
+    if amendment.kind == AmendmentKind.CEILING:
+        return f"{euro(amendment.old_ceiling)} → {euro(amendment.new_ceiling)}"
+    return f"{euro(amendment.old_amount)} → {euro(amendment.new_amount)}"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -169,6 +193,16 @@ class WindowInline(admin.StackedInline):
     )
     extra = 0
 
+    def get_readonly_fields(self, request, obj=None):
+        return AMENDED_WINDOW_FIELDS if has_opened(obj) else ()
+
+    # A window added or removed after the opening would change the deelplafonds without an amendment.
+    def has_add_permission(self, request, obj=None):
+        return not has_opened(obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not has_opened(obj) and super().has_delete_permission(request, obj)
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "eligible_target_groups":
             kwargs["widget"] = forms.CheckboxSelectMultiple
@@ -183,16 +217,18 @@ class WindowInline(admin.StackedInline):
 
 
 class AmendmentInline(admin.TabularInline):
-    """Amendments already recorded: published facts, shown and never changed."""
+    """Amendments prepared, confirmed or discarded: each row is its own audit trail, shown and never edited."""
 
     model = TrancheAmendment
     verbose_name_plural = _("amendments")
-    fields = ("publication_reference", "kind", "effective", "change", "recorded_by", "recorded_at")
+    fields = ("publication_reference", "target", "effective", "change", "status", "prepared", "decided", "actions")
     readonly_fields = fields
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("recorded_by")
+        # Not only the confirmed ones: here prepared ones are confirmed or discarded, and discarded ones stay seen.
+        queryset = TrancheAmendment.all_objects.select_related("window", "prepared_by", "confirmed_by", "discarded_by")
+        return queryset if self.has_view_or_change_permission(request) else queryset.none()
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -203,47 +239,87 @@ class AmendmentInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("what"))
+    def target(self, amendment: TrancheAmendment) -> str:
+        return amendment.target
+
     @admin.display(description=_("takes effect at"))
     def effective(self, amendment: TrancheAmendment) -> str:
         return amsterdam_time(amendment.effective_at)
 
     @admin.display(description=_("old → new"))
     def change(self, amendment: TrancheAmendment) -> str:
-        if amendment.kind == AmendmentKind.CEILING:
-            return f"{euro(amendment.old_ceiling)} → {euro(amendment.new_ceiling)}"
-        return f"{amsterdam_time(amendment.old_closes_at)} → {amsterdam_time(amendment.new_closes_at)}"
+        return amendment_change(amendment)
+
+    @admin.display(description=_("prepared"))
+    def prepared(self, amendment: TrancheAmendment) -> str:
+        return f"{amendment.prepared_by or '–'}, {amsterdam_time(amendment.prepared_at)}"
+
+    @admin.display(description=_("confirmed or discarded"))
+    def decided(self, amendment: TrancheAmendment) -> str:
+        if amendment.status == AmendmentStatus.DISCARDED:
+            return f"{amendment.discarded_by}, {amsterdam_time(amendment.discarded_at)}: {amendment.discard_reason}"
+        if amendment.confirmed_by_id:
+            return f"{amendment.confirmed_by}, {amsterdam_time(amendment.confirmed_at)}"
+        return "–"
+
+    @admin.display(description="")
+    def actions(self, amendment: TrancheAmendment) -> str:
+        if amendment.status != AmendmentStatus.PREPARED:
+            return ""
+        arguments = [amendment.tranche_id, amendment.pk]
+        return format_html(
+            '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
+            reverse("admin:grants_tranche_amendment_confirm", args=arguments),
+            _("Confirm (four eyes)"),
+            reverse("admin:grants_tranche_amendment_discard", args=arguments),
+            _("Discard"),
+        )
 
 
 class NewAmendmentForm(forms.ModelForm):
     class Meta:
         model = TrancheAmendment
-        fields = ("kind", "publication_reference", "effective_at", "new_ceiling", "new_closes_at")
+        fields = (
+            "kind",
+            "window",
+            "unit_kind",
+            "publication_reference",
+            "effective_at",
+            "new_ceiling",
+            "new_closes_at",
+            "new_amount",
+        )
 
     def clean(self):
         cleaned = super().clean()
         kind = cleaned.get("kind")
-        # The value that does not belong to the kind is dropped, as the service would.
-        if kind == AmendmentKind.CEILING:
-            cleaned["new_closes_at"] = None
-        elif kind == AmendmentKind.CLOSING:
-            cleaned["new_ceiling"] = None
         if kind:
-            errors = amendment_errors(
-                tranche=self.instance.tranche,
+            # The values that do not belong to the kind are dropped, as the service would.
+            values = amendment_values(
                 kind=kind,
                 new_ceiling=cleaned.get("new_ceiling"),
                 new_closes_at=cleaned.get("new_closes_at"),
+                new_amount=cleaned.get("new_amount"),
+                window=cleaned.get("window"),
+                unit_kind=cleaned.get("unit_kind") or "",
+            )
+            cleaned.update(values)
+            errors = amendment_errors(
+                tranche=self.instance.tranche,
+                kind=kind,
                 effective_at=cleaned.get("effective_at"),
                 publication_reference=cleaned.get("publication_reference") or "",
+                **values,
             )
-            for field, messages in errors.items():
-                for message in messages:
+            for field, messages_ in errors.items():
+                for message in messages_:
                     self.add_error(field, message)
         return cleaned
 
 
 class NewAmendmentInline(admin.TabularInline):
-    """Record a new amendment; the old value and who recorded it are filled in by the service."""
+    """Prepare a new amendment; the old value and who prepared it are filled in by the service."""
 
     model = TrancheAmendment
     form = NewAmendmentForm
@@ -255,11 +331,28 @@ class NewAmendmentInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).none()
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["window"].queryset = obj.windows.all() if obj else Window.objects.none()
+        return formset
+
     def has_add_permission(self, request, obj=None):
         return obj is not None and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class TrancheForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        # The fields are read-only once the tranche has opened; this catches a form opened before the opening.
+        if self.instance.pk is not None:
+            changes = {field: cleaned[field] for field in self.changed_data if field in cleaned}
+            for field, messages_ in tranche_change_errors(tranche=self.instance, changes=changes).items():
+                for message in messages_:
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned
 
 
 @admin.register(Tranche)
@@ -275,6 +368,7 @@ class TrancheAdmin(HistoryWithoutRevertAdmin):
     )
     list_filter = ("scheme", "year")
     search_fields = ("title", "slug")
+    form = TrancheForm
     readonly_fields = ("last_receipt_number",)
     fieldsets = (
         (None, {"fields": ("scheme", ("slug", "number", "year"), "title", "source")}),
@@ -308,14 +402,26 @@ class TrancheAdmin(HistoryWithoutRevertAdmin):
         return super().get_queryset(request).select_related("scheme").prefetch_related("amendments")
 
     def get_urls(self):
-        return [
+        amendment_pages = [
             path(
-                f"<path:object_id>/{page.route}/",
-                self.admin_site.admin_view(partial(self._tranche_page, page=page)),
-                name=f"grants_tranche_{page.name}",
+                f"<path:object_id>/amendments/<int:amendment_id>/{action}/",
+                self.admin_site.admin_view(partial(self._amendment_page, action=action)),
+                name=f"grants_tranche_amendment_{action}",
             )
-            for page in _TRANCHE_PAGES
-        ] + super().get_urls()
+            for action in ("confirm", "discard")
+        ]
+        return (
+            amendment_pages
+            + [
+                path(
+                    f"<path:object_id>/{page.route}/",
+                    self.admin_site.admin_view(partial(self._tranche_page, page=page)),
+                    name=f"grants_tranche_{page.name}",
+                )
+                for page in _TRANCHE_PAGES
+            ]
+            + super().get_urls()
+        )
 
     def _tranche_page(self, request, object_id: str, *, page: TranchePage) -> HttpResponse:
         tranche = self.get_object(request, unquote(object_id))
@@ -323,8 +429,52 @@ class TrancheAdmin(HistoryWithoutRevertAdmin):
             raise Http404
         return page.view(self, request, tranche)
 
+    def _amendment_page(self, request, object_id: str, amendment_id: int, *, action: str) -> HttpResponse:
+        """Confirm or discard a prepared amendment: GET shows it (or why not), POST calls the service."""
+        tranche = self.get_object(request, unquote(object_id))
+        if tranche is None or not self.has_view_permission(request, tranche):
+            raise Http404
+        amendment = get_object_or_404(
+            TrancheAmendment.all_objects.select_related("window", "prepared_by"), pk=amendment_id, tranche=tranche
+        )
+        confirming = action == "confirm"
+        if not request.user.has_perm(f"grants.{'change' if confirming else 'delete'}_trancheamendment"):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                if confirming:
+                    confirm_amendment(amendment=amendment, user=request.user)
+                else:
+                    discard_amendment(amendment=amendment, user=request.user, reason=request.POST.get("reason", ""))
+            except (PermissionDenied, ValidationError) as error:
+                for reason in error.messages if isinstance(error, ValidationError) else [str(error)]:
+                    self.message_user(request, reason, messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            self.message_user(
+                request, _("Amendment confirmed.") if confirming else _("Amendment discarded."), messages.SUCCESS
+            )
+            return HttpResponseRedirect(reverse("admin:grants_tranche_change", args=[tranche.pk]))
+        allowed, refusal = (can_confirm_amendment if confirming else can_discard_amendment)(request.user, amendment)
+        return self.render_tranche_page(
+            request,
+            tranche,
+            "admin/grants/tranche/amendment_action.html",
+            title=_("Confirm amendment (four eyes)") if confirming else _("Discard amendment"),
+            amendment=amendment,
+            change=amendment_change(amendment),
+            refusal="" if allowed else refusal,
+            ask_reason=not confirming,
+            explanation=_(
+                "Once confirmed the amendment counts: a window ceiling or a maximum is written into the tranche "
+                "straight away, a ceiling or closing applies from the instant it takes effect. It cannot be undone."
+            )
+            if confirming
+            else _("The amendment never counts; it stays on the tranche's page with your reason."),
+            button=_("Yes, confirm") if confirming else _("Yes, discard"),
+        )
+
     def render_tranche_page(self, request, tranche: Tranche, template: str, **context) -> TemplateResponse:
-        """A page of a later stage on this tranche, with the tranche's breadcrumbs."""
+        """A page on this tranche, of a later stage or of an amendment, with the tranche's breadcrumbs."""
         return TemplateResponse(
             request,
             template,
@@ -342,33 +492,48 @@ class TrancheAdmin(HistoryWithoutRevertAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_readonly_fields(self, request, obj=None):
+        fields = [*self.readonly_fields]
         if obj is not None and obj.last_receipt_number:
             # Receipt numbers already issued carry the prefix.
-            return (*self.readonly_fields, "receipt_prefix")
-        return self.readonly_fields
+            fields.append("receipt_prefix")
+        if has_opened(obj):
+            fields += AMENDED_TRANCHE_FIELDS
+        return fields
 
     def save_model(self, request, obj, form, change):
         if change:
-            # Never write last_receipt_number from this (possibly stale) copy: submissions increment it meanwhile.
-            fields = [f.name for f in obj._meta.concrete_fields if f.editable and not f.primary_key]
-            obj.save(update_fields=fields)
+            update_tranche(tranche=obj, user=request.user, **{f: form.cleaned_data[f] for f in form.changed_data})
         else:
             obj.save()
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is not TrancheAmendment:
+        if formset.model is TrancheAmendment:
+            for amendment in formset.save(commit=False):
+                prepare_amendment(
+                    tranche=form.instance,
+                    kind=amendment.kind,
+                    publication_reference=amendment.publication_reference,
+                    effective_at=amendment.effective_at,
+                    new_ceiling=amendment.new_ceiling,
+                    new_closes_at=amendment.new_closes_at,
+                    new_amount=amendment.new_amount,
+                    window=amendment.window,
+                    unit_kind=amendment.unit_kind,
+                    user=request.user,
+                )
+        elif formset.model is Window and change:
+            formset.save(commit=False)
+            for window, changed in formset.changed_objects:
+                changes = {field: getattr(window, field) for field in changed if field != "eligible_target_groups"}
+                if changes:
+                    update_window(window=window, user=request.user, **changes)
+            for window in formset.new_objects:
+                window.save()
+            for window in formset.deleted_objects:
+                window.delete()
+            formset.save_m2m()
+        else:
             super().save_formset(request, form, formset, change)
-            return
-        for amendment in formset.save(commit=False):
-            record_amendment(
-                tranche=form.instance,
-                kind=amendment.kind,
-                publication_reference=amendment.publication_reference,
-                effective_at=amendment.effective_at,
-                new_ceiling=amendment.new_ceiling,
-                new_closes_at=amendment.new_closes_at,
-                user=request.user,
-            )
 
     @admin.display(description=_("opens at"), ordering="opens_at")
     def opens(self, tranche: Tranche) -> str:

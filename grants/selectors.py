@@ -31,7 +31,10 @@ def open_tranches(now: datetime | None = None) -> list[Tranche]:
 
 @dataclass(frozen=True)
 class TrancheHistory:
-    """A tranche's ceiling and closing as first published, and every amendment since, in the order they took effect."""
+    """A tranche's ceiling and closing as first published, and every amendment since, in the order they took effect.
+
+    Only confirmed amendments: prepared and discarded ones never counted.
+    """
 
     original_ceiling: Decimal
     original_closes_at: datetime
@@ -39,7 +42,9 @@ class TrancheHistory:
 
 
 def tranche_history(tranche: Tranche) -> TrancheHistory:
-    amendments = tranche.amendments.select_related("recorded_by").order_by("effective_at", "kind", "id")
+    amendments = tranche.amendments.select_related("window", "prepared_by", "confirmed_by").order_by(
+        "effective_at", "kind", "id"
+    )
     return TrancheHistory(
         original_ceiling=tranche.budget_ceiling, original_closes_at=tranche.closes_at, amendments=list(amendments)
     )

@@ -1,4 +1,6 @@
-"""Writes on the tranche rules: reference data, tranche files, amendments and fixed allocations.
+"""Writes on the tranche rules: reference data, tranche files, back-office edits and fixed allocations.
+
+Amendments (prepare, confirm, discard) are written by grants.amendments.
 
 The first stage: it reads and writes grants models only, never applications or allocation runs.
 """
@@ -19,7 +21,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
 from .models import (
+    WRITTEN_KINDS,
     AmendmentKind,
+    AmendmentStatus,
     FixedAllocation,
     HousingType,
     Municipality,
@@ -128,12 +132,31 @@ def _refuse_taken(tranche: Tranche, field: str, **lookup) -> None:
         raise ValidationError({field: f"{getattr(tranche, field)!r} is already used by tranche {other.slug}"})
 
 
+def _written_by_amendments(tranche: Tranche) -> tuple[dict[str, Decimal | None], dict[str, Decimal]]:
+    """Tranche fields, and window ceilings by window code, as the tranche's confirmed amendments last wrote them."""
+    fields, window_ceilings = {}, {}
+    if tranche.pk is None:
+        return fields, window_ceilings
+    amendments = (
+        TrancheAmendment.objects.filter(tranche=tranche, kind__in=WRITTEN_KINDS)
+        .select_related("window")
+        .order_by("confirmed_at", "pk")
+    )
+    for amendment in amendments:
+        if amendment.kind == AmendmentKind.WINDOW_CEILING:
+            window_ceilings[amendment.window.code] = amendment.new_amount
+        else:
+            fields[amendment.unit_kind or "max_per_municipality"] = amendment.new_amount
+    return fields, window_ceilings
+
+
 @transaction.atomic
 def load_tranche(*, data: dict) -> Tranche:
     """Create or update a tranche, its target groups, windows and amendments from its file's content.
 
     The format is documented in docs/rules.md ("Tranche files"). Amendments are matched on their
-    publication reference and kind, so loading the same file twice changes nothing.
+    publication reference and kind, so loading the same file twice changes nothing. A window ceiling or maximum
+    that a confirmed amendment changed keeps its amended value: the file holds it as first published.
     """
     scheme_data = data["scheme"]
     scheme, _ = Scheme.objects.update_or_create(
@@ -145,6 +168,8 @@ def load_tranche(*, data: dict) -> Tranche:
     defaults["opens_at"] = _instant(data["opens_at"], "opens_at")
     defaults["closes_at"] = _instant(data["closes_at"], "closes_at")
     tranche = Tranche.objects.filter(slug=data["slug"]).first() or Tranche(slug=data["slug"])
+    amended_fields, amended_window_ceilings = _written_by_amendments(tranche)
+    defaults.update(amended_fields)
     tranche.scheme = scheme
     for field, value in defaults.items():
         setattr(tranche, field, value)
@@ -171,7 +196,7 @@ def load_tranche(*, data: dict) -> Tranche:
             code=item["code"],
             defaults={
                 "name": item["name"],
-                "budget_ceiling": _money(item["budget_ceiling"]),
+                "budget_ceiling": amended_window_ceilings.get(item["code"], _money(item["budget_ceiling"])),
                 "ranking_method": item.get("ranking_method", "first_come"),
                 "category_rule": item.get("category_rule", ""),
                 "tie_break": item.get("tie_break", "receipt"),
@@ -182,11 +207,15 @@ def load_tranche(*, data: dict) -> Tranche:
 
     for item in data.get("amendments", []):
         kind = item["kind"]
-        TrancheAmendment.objects.update_or_create(
+        if kind not in (AmendmentKind.CEILING, AmendmentKind.CLOSING):
+            raise ValidationError({"amendments": f"{kind!r}: a file records only ceiling and closing amendments"})
+        # Published facts: confirmed as loaded, also when the back office had prepared the same one.
+        TrancheAmendment.all_objects.exclude(status=AmendmentStatus.DISCARDED).update_or_create(
             tranche=tranche,
             kind=kind,
             publication_reference=item["publication_reference"],
             defaults={
+                "status": AmendmentStatus.CONFIRMED,
                 "effective_at": _instant(item["effective_at"], "effective_at"),
                 "old_ceiling": _money(item.get("old_ceiling")),
                 "new_ceiling": _money(item.get("new_ceiling")),
@@ -204,134 +233,88 @@ def load_tranche(*, data: dict) -> Tranche:
     return tranche
 
 
-def _tranche_created_at(tranche: Tranche) -> datetime | None:
-    return (
-        tranche.history.filter(history_type="+").order_by("history_date").values_list("history_date", flat=True).first()
-    )
+# Once a tranche has opened, these change only by a confirmed amendment (grants.amendments); its opening no
+# longer changes at all, or moving it later would lift this guard.
+AMENDED_TRANCHE_FIELDS = (
+    "opens_at",
+    "closes_at",
+    "budget_ceiling",
+    "max_per_permanent_unit",
+    "max_per_flexible_unit",
+    "max_per_short_stay_unit",
+    "max_per_municipality",
+)
+AMENDED_WINDOW_FIELDS = ("budget_ceiling",)
 
 
-def amendment_errors(
-    *,
-    tranche: Tranche,
-    kind: str,
-    new_ceiling: Decimal | None,
-    new_closes_at: datetime | None,
-    effective_at: datetime | None = None,
-    publication_reference: str = "",
-) -> dict[str, list[str]]:
-    """What is wrong with a new amendment of this tranche, by field name.
-
-    A form whose own field validation failed has no instant or reference to give: the checks that need them
-    wait until it has. record_amendment always gives both.
-    """
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    if kind not in AmendmentKind.values:
-        add("kind", gettext("Choose what the amendment changes."))
-        return errors
-    if kind == AmendmentKind.CEILING and (new_ceiling is None or new_ceiling <= 0):
-        add("new_ceiling", gettext("Give the new ceiling, in euros."))
-    if kind == AmendmentKind.CLOSING:
-        if new_closes_at is None:
-            add("new_closes_at", gettext("Give the new closing instant."))
-        elif new_closes_at <= tranche.opens_at:
-            add("new_closes_at", gettext("The new closing must be after the opening."))
-    same_kind = [a for a in tranche.amendments.all() if a.kind == kind]
-    if publication_reference.strip() in {a.publication_reference for a in same_kind}:
-        add(
-            "publication_reference",
-            gettext("An amendment of this kind from this publication has already been recorded."),
-        )
-    if effective_at is None:
-        return errors
-    created_at = _tranche_created_at(tranche)
-    if created_at is not None and effective_at < created_at:
-        add(
-            "effective_at",
-            gettext("An amendment cannot take effect before the tranche was created (%(at)s).")
-            % {"at": _instant_text(created_at)},
-        )
-    if any(a.effective_at == effective_at for a in same_kind):
-        add("effective_at", gettext("Another amendment of this kind takes effect at the same instant."))
-    if kind == AmendmentKind.CLOSING:
-        closing = tranche.closes_at_in_force(effective_at)
-        if effective_at >= closing:
-            add(
-                "effective_at",
-                gettext("The tranche closed at %(at)s, before this amendment would take effect.")
-                % {"at": _instant_text(closing)},
-            )
-        elif new_closes_at is not None and new_closes_at <= effective_at:
-            add("new_closes_at", gettext("The new closing must be after the amendment takes effect."))
+def _direct_change_errors(row: Tranche | Window, changes: dict, guarded: tuple[str, ...]) -> dict[str, list[str]]:
+    errors = {}
+    for field in guarded:
+        if field not in changes or changes[field] == getattr(row, field):
+            continue
+        if field == "opens_at":
+            errors[field] = [gettext("The tranche has opened: its opening can no longer be changed.")]
+        else:
+            errors[field] = [
+                gettext("The tranche has opened: %(field)s can no longer be changed directly; record an amendment.")
+                % {"field": row._meta.get_field(field).verbose_name}
+            ]
     return errors
 
 
-@transaction.atomic
-def record_amendment(
-    *,
-    tranche: Tranche,
-    kind: str,
-    publication_reference: str,
-    effective_at: datetime,
-    new_ceiling: Decimal | None = None,
-    new_closes_at: datetime | None = None,
-    user,
-) -> TrancheAmendment:
-    """Record a published change of the ceiling or closing, with the value it replaces.
+def tranche_change_errors(*, tranche: Tranche, changes: dict, now: datetime | None = None) -> dict[str, list[str]]:
+    """The direct changes of a tranche's fields that are refused: those an amendment makes, once it has opened."""
+    if not tranche.has_opened(now or timezone.now()):
+        return {}
+    return _direct_change_errors(tranche, changes, AMENDED_TRANCHE_FIELDS)
 
-    The tranche row stays locked until commit, so two amendments recorded at once are checked one after the
-    other. A ceiling may not be lowered below what has been granted: grants are not recorded yet, so only a
-    positive ceiling is required for now.
-    """
-    if timezone.is_naive(effective_at):
-        raise ValueError("effective_at must be an aware datetime")
+
+def window_change_errors(*, window: Window, changes: dict, now: datetime | None = None) -> dict[str, list[str]]:
+    """As tranche_change_errors, for a window: its ceiling (deelplafond) changes only by an amendment."""
+    if not window.tranche.has_opened(now or timezone.now()):
+        return {}
+    return _direct_change_errors(window, changes, AMENDED_WINDOW_FIELDS)
+
+
+def _editable(model: type[Tranche] | type[Window], changes: dict) -> None:
+    editable = {f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key}
+    if not set(changes) <= editable:
+        raise TypeError(f"not editable on a {model._meta.model_name}: {sorted(set(changes) - editable)}")
+
+
+@transaction.atomic
+def update_tranche(*, tranche: Tranche, user, **changes) -> Tranche:
+    """Change a tranche's own fields from the back office; refused for what only an amendment may change."""
+    _editable(Tranche, changes)
     tranche = Tranche.objects.select_for_update().get(pk=tranche.pk)
-    if kind == AmendmentKind.CEILING:
-        new_closes_at = None
-    elif kind == AmendmentKind.CLOSING:
-        new_ceiling = None
-    publication_reference = publication_reference.strip()
-    errors = amendment_errors(
-        tranche=tranche,
-        kind=kind,
-        new_ceiling=new_ceiling,
-        new_closes_at=new_closes_at,
-        effective_at=effective_at,
-        publication_reference=publication_reference,
-    )
+    errors = tranche_change_errors(tranche=tranche, changes=changes)
     if errors:
         raise ValidationError(errors)
-    # No other amendment of this kind takes effect at the same instant, so what is in force at effective_at,
-    # without this one, is the value just before it.
-    amendment = TrancheAmendment(
-        tranche=tranche,
-        kind=kind,
-        publication_reference=publication_reference,
-        effective_at=effective_at,
-        old_ceiling=tranche.ceiling_at(effective_at) if kind == AmendmentKind.CEILING else None,
-        new_ceiling=new_ceiling,
-        old_closes_at=tranche.closes_at_in_force(effective_at) if kind == AmendmentKind.CLOSING else None,
-        new_closes_at=new_closes_at,
-        recorded_by=user,
-    )
-    amendment.full_clean()
-    amendment.save()
-    logger.info(
-        "tranche %s: %s amendment %s takes effect at %s, recorded by %s",
-        tranche.slug,
-        kind,
-        publication_reference,
-        effective_at.isoformat(),
-        user,
-    )
-    return amendment
+    for field, value in changes.items():
+        setattr(tranche, field, value)
+    tranche.full_clean()
+    tranche._history_user = user
+    # Only the changed fields: never a stale receipt counter, which submissions increment meanwhile.
+    tranche.save(update_fields=list(changes))
+    logger.info("tranche %s: %s changed by %s", tranche.slug, ", ".join(sorted(changes)), user)
+    return tranche
 
 
-def _instant_text(instant: datetime) -> str:
-    return formats.date_format(timezone.localtime(instant), "DATETIME_FORMAT")
+@transaction.atomic
+def update_window(*, window: Window, user, **changes) -> Window:
+    """Change a window's own fields from the back office; its ceiling, once the tranche opened, only by amendment."""
+    _editable(Window, changes)
+    window = Window.objects.select_for_update().select_related("tranche").get(pk=window.pk)
+    errors = window_change_errors(window=window, changes=changes)
+    if errors:
+        raise ValidationError(errors)
+    for field, value in changes.items():
+        setattr(window, field, value)
+    window.full_clean()
+    window._history_user = user
+    window.save(update_fields=list(changes))
+    logger.info("window %s of %s: %s changed by %s", window.code, window.tranche.slug, ", ".join(sorted(changes)), user)
+    return window
 
 
 # Money columns hold 14 digits, two of them cents.

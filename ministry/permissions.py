@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from applications.permissions import Verdict
+from accounts.permissions import Verdict
 
 
 def can_view_totals(user) -> Verdict:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.permissions import Verdict
 from applications.models import Application, Status
-from applications.permissions import Verdict, is_own
+from applications.permissions import is_own
 
 from .models import Settlement
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from accounts.permissions import enforce
 from allocation.models import Decision, DecisionOutcome
 from applications.models import Application
-from applications.permissions import enforce
 
 from . import permissions, signals
 from .models import ProgressReport, ProgressStatus, RealisedUnits, Settlement, SettlementLine, SettlementStatus

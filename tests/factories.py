@@ -109,6 +109,9 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
             reference=factory.LazyAttribute(lambda o: f"{o.tranche.receipt_prefix}-{o.receipt_sequence:04d}"),
             received_at=factory.LazyFunction(timezone.now),
             completed_at=factory.LazyAttribute(lambda o: o.received_at),
+            # Without information requests the factory cannot tell the agency's time from the municipality's:
+            # it counts all time until completion as the municipality's own.
+            ranks_at=factory.LazyAttribute(lambda o: o.completed_at),
         )
         eligible = factory.Trait(submitted=True, status=Status.ELIGIBLE)
 

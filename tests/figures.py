@@ -29,9 +29,19 @@ def user(**traits):
     return UserFactory(password=None, **traits)
 
 
+def close(tranche: Tranche) -> None:
+    """Close the tranche now: allocation waits for the closing."""
+    Tranche.objects.filter(pk=tranche.pk).update(closes_at=timezone.now())
+    tranche.refresh_from_db(fields=["closes_at"])
+
+
 def allocate(tranche: Tranche) -> None:
-    """Prepare and confirm an allocation of every window of the tranche, by two agency users."""
-    run = prepare_allocation(tranche=tranche, user=user(assessor=True), seed=1)
+    """Close the tranche, then prepare and confirm an allocation of every window by two agency users.
+
+    The first preview seals a seed the system draws; the helpers' applications are never drawn by lot.
+    """
+    close(tranche)
+    run = prepare_allocation(tranche=tranche, user=user(assessor=True))
     confirm_allocation(run=run, user=user(approver=True))
 
 

@@ -2,7 +2,9 @@ from .reference import HousingType, Municipality, Province, Scheme, TargetGroup
 from .rules import FixedAllocation, RentLimit
 from .tranches import (
     MONEY,
+    WRITTEN_KINDS,
     AmendmentKind,
+    AmendmentStatus,
     LastApplicationRule,
     RankingInstant,
     RankingMethod,
@@ -10,13 +12,16 @@ from .tranches import (
     Tranche,
     TrancheAmendment,
     TrancheTargetGroup,
+    UnitKind,
     Window,
     decimal_text,
 )
 
 __all__ = [
     "MONEY",
+    "WRITTEN_KINDS",
     "AmendmentKind",
+    "AmendmentStatus",
     "FixedAllocation",
     "HousingType",
     "LastApplicationRule",
@@ -31,6 +36,7 @@ __all__ = [
     "Tranche",
     "TrancheAmendment",
     "TrancheTargetGroup",
+    "UnitKind",
     "Window",
     "decimal_text",
 ]

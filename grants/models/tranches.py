@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -41,8 +42,10 @@ class Tranche(models.Model):
     number = models.PositiveSmallIntegerField(_("number"), help_text=_("1 for the first tranche."))
     year = models.PositiveSmallIntegerField(_("year"))
     title = models.CharField(_("title"), max_length=200)
-    source = models.CharField(
-        _("source"), max_length=300, blank=True, help_text=_("Publication that sets this tranche.")
+    source = models.TextField(
+        _("source"),
+        blank=True,
+        help_text=_("Publications that set this tranche, and which of its rules are assumed and why."),
     )
     opens_at = models.DateTimeField(_("opens at"))
     closes_at = models.DateTimeField(_("closes at"), help_text=_("As first published."))
@@ -116,11 +119,20 @@ class Tranche(models.Model):
         return self.title
 
     def _amendments(self, kind: str, instant: datetime) -> list[TrancheAmendment]:
-        # Iterating .all() lets selectors prefetch the amendments once for a list of tranches.
+        # Iterating .all() lets selectors prefetch the amendments once for a list of tranches. The status is
+        # checked as well, so that a prefetch through TrancheAmendment.all_objects cannot count a prepared one.
         return sorted(
-            (a for a in self.amendments.all() if a.kind == kind and a.effective_at <= instant),
+            (
+                a
+                for a in self.amendments.all()
+                if a.kind == kind and a.status == AmendmentStatus.CONFIRMED and a.effective_at <= instant
+            ),
             key=lambda a: a.effective_at,
         )
+
+    def has_opened(self, instant: datetime) -> bool:
+        """From its opening on, ceiling, closing and maxima change only by a confirmed amendment."""
+        return self.opens_at <= instant
 
     def ceiling_at(self, instant: datetime) -> Decimal:
         amendments = self._amendments(AmendmentKind.CEILING, instant)
@@ -145,13 +157,66 @@ class Tranche(models.Model):
 class AmendmentKind(models.TextChoices):
     CEILING = "ceiling", _("budget ceiling")
     CLOSING = "closing", _("closing instant")
+    WINDOW_CEILING = "window_ceiling", _("window ceiling")
+    MAX_PER_UNIT = "max_per_unit", _("maximum per unit")
+    MAX_PER_MUNICIPALITY = "max_per_municipality", _("maximum per municipality")
+
+
+# Kinds whose confirmation writes the new value into the tranche or window, so every reader sees the value in
+# force; the ceiling and the closing are derived from the amendments by the instant they take effect instead.
+WRITTEN_KINDS = (AmendmentKind.WINDOW_CEILING, AmendmentKind.MAX_PER_UNIT, AmendmentKind.MAX_PER_MUNICIPALITY)
+
+
+class UnitKind(models.TextChoices):
+    """Which maximum per unit an amendment changes; the value names the tranche field."""
+
+    PERMANENT = "max_per_permanent_unit", _("permanent unit")
+    FLEXIBLE = "max_per_flexible_unit", _("flexible unit")
+    SHORT_STAY = "max_per_short_stay_unit", _("short-stay unit")
+
+
+class AmendmentStatus(models.TextChoices):
+    PREPARED = "prepared", _("prepared, awaiting confirmation")
+    CONFIRMED = "confirmed", _("confirmed")
+    DISCARDED = "discarded", _("discarded")
+
+
+class ConfirmedAmendmentManager(models.Manager):
+    """Only confirmed amendments: the default manager, so that every reader of values in force ignores the others.
+
+    tranche.amendments, prefetches and the ministry's totals read through it; all_objects holds every amendment.
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().filter(status=AmendmentStatus.CONFIRMED)
 
 
 class TrancheAmendment(models.Model):
-    """A published change of a tranche's ceiling or closing; the original values stay on the tranche."""
+    """A published change of a tranche's ceiling, closing, window ceiling or maxima; the row is its audit trail.
+
+    One agency user prepares it, another confirms it (four eyes); only then does it count. Ceiling and closing
+    as first published stay on the tranche; the other kinds write their new value on confirmation.
+    """
 
     tranche = models.ForeignKey(Tranche, models.CASCADE, related_name="amendments", verbose_name=_("tranche"))
     kind = models.CharField(_("kind"), max_length=20, choices=AmendmentKind.choices)
+    # RESTRICT rather than PROTECT: deleting the whole tranche takes its windows and amendments along.
+    window = models.ForeignKey(
+        "Window",
+        models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="amendments",
+        verbose_name=_("window"),
+        help_text=_("Only for a window ceiling."),
+    )
+    unit_kind = models.CharField(
+        _("kind of unit"),
+        max_length=30,
+        choices=UnitKind.choices,
+        blank=True,
+        help_text=_("Only for a maximum per unit."),
+    )
     publication_reference = models.CharField(
         _("publication reference"), max_length=100, help_text=_("For example Stcrt. 2022, 25169.")
     )
@@ -160,30 +225,113 @@ class TrancheAmendment(models.Model):
     new_ceiling = models.DecimalField(_("new ceiling"), **MONEY, null=True, blank=True)
     old_closes_at = models.DateTimeField(_("old closing"), null=True, blank=True)
     new_closes_at = models.DateTimeField(_("new closing"), null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, verbose_name=_("recorded by")
+    old_amount = models.DecimalField(_("old amount"), **MONEY, null=True, blank=True)
+    new_amount = models.DecimalField(
+        _("new amount"),
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text=_(
+            "For a window ceiling or a maximum, in euros. Empty: no maximum per municipality, or short-stay "
+            "units no longer eligible."
+        ),
     )
-    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    # Rows written without the back office (tranche files, fixtures) are published facts and count at once; the
+    # back office always prepares with PREPARED.
+    status = models.CharField(
+        _("status"), max_length=20, choices=AmendmentStatus.choices, default=AmendmentStatus.CONFIRMED
+    )
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("prepared by")
+    )
+    prepared_at = models.DateTimeField(_("prepared at"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("discarded by"),
+    )
+    discarded_at = models.DateTimeField(_("discarded at"), null=True, blank=True)
+    discard_reason = models.TextField(_("reason for discarding"), blank=True)
+
+    all_objects = models.Manager()
+    objects = ConfirmedAmendmentManager()
 
     class Meta:
         verbose_name = _("tranche amendment")
         verbose_name_plural = _("tranche amendments")
         ordering = ["tranche", "effective_at"]
+        default_manager_name = "objects"
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(kind="ceiling", new_ceiling__gt=0, new_closes_at__isnull=True)
-                    | Q(kind="closing", new_closes_at__isnull=False, new_ceiling__isnull=True)
-                ),
+                    Q(kind="ceiling", new_ceiling__gt=0, new_closes_at__isnull=True, new_amount__isnull=True)
+                    | Q(kind="closing", new_closes_at__isnull=False, new_ceiling__isnull=True, new_amount__isnull=True)
+                    | Q(kind="window_ceiling", window__isnull=False, new_amount__gt=0)
+                    | Q(kind="max_per_unit", unit_kind__in=UnitKind.values, new_amount__gt=0)
+                    | Q(kind="max_per_unit", unit_kind=UnitKind.SHORT_STAY, new_amount__isnull=True)
+                    | Q(kind="max_per_municipality", new_amount__gt=0)
+                    | Q(kind="max_per_municipality", new_amount__isnull=True)
+                )
+                & (Q(kind="window_ceiling") | Q(window__isnull=True))
+                & (Q(kind="max_per_unit") | Q(unit_kind=""))
+                & (Q(kind__in=["ceiling", "closing"]) | Q(new_ceiling__isnull=True, new_closes_at__isnull=True)),
                 name="amendment_value_matches_kind",
             ),
+            # An amendment without a window counts as window 0, so that two of them also collide (on SQLite too,
+            # which cannot make NULLs equal in a unique index).
             models.UniqueConstraint(
-                fields=["tranche", "kind", "publication_reference"], name="amendment_unique_per_publication"
+                "tranche",
+                "kind",
+                Coalesce("window", Value(0)),
+                "unit_kind",
+                "publication_reference",
+                condition=~Q(status="discarded"),
+                name="amendment_unique_per_publication",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status="prepared",
+                        prepared_by__isnull=False,
+                        confirmed_at__isnull=True,
+                        discarded_at__isnull=True,
+                    )
+                    | Q(status="confirmed", discarded_at__isnull=True)
+                    | Q(status="discarded", discarded_by__isnull=False, confirmed_at__isnull=True)
+                )
+                & (Q(confirmed_by__isnull=True) | Q(confirmed_at__isnull=False))
+                & (Q(discarded_by__isnull=True) | Q(discarded_at__isnull=False)),
+                name="amendment_status_matches_its_trail",
+            ),
+            models.CheckConstraint(
+                condition=Q(confirmed_by__isnull=True) | ~Q(confirmed_by=F("prepared_by")),
+                name="amendment_confirmed_by_another_user",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.tranche}: {self.get_kind_display()} ({self.publication_reference})"
+
+    @property
+    def target(self) -> str:
+        """What the amendment changes, as the back office names it: the kind, and which window or unit."""
+        if self.kind == AmendmentKind.WINDOW_CEILING:
+            return f"{self.get_kind_display()}: {self.window.name}"
+        if self.kind == AmendmentKind.MAX_PER_UNIT:
+            return f"{self.get_kind_display()}: {self.get_unit_kind_display()}"
+        return str(self.get_kind_display())
 
 
 class TrancheTargetGroup(models.Model):

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from accounts.services import sync_agency_group
 from allocation import services as allocation_services
-from allocation.models import AllocationRun, Decision, RunStatus
+from allocation.models import AllocationRun, Decision, LotterySeed, RunStatus
 from applications.models import Application, Status
 from applications.selectors import EXCHANGE_COLUMNS
+from tests.allocation.sealing import closed_tranche
 from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
 from tests.portal import client_for
 
@@ -41,15 +42,15 @@ def run_url(name: str, run: AllocationRun) -> str:
 
 
 def oversubscribed_tranche(applications: int = 3):
-    """A ceiling of € 200,000 and `applications` requests of € 70,000: the third is only partly funded."""
-    tranche = TrancheFactory(budget_ceiling=Decimal("200000.00"))
+    """Closed, with a ceiling of € 200,000 and `applications` requests of € 70,000: the third is partly funded."""
+    tranche = closed_tranche(budget_ceiling=Decimal("200000.00"))
     for _ in range(applications):
         ApplicationFactory(eligible=True, tranche=tranche, municipality__code="GM0363")
     return tranche
 
 
 def preview(tranche, user=None) -> AllocationRun:
-    return allocation_services.prepare_allocation(tranche=tranche, user=user or agency(assessor=True), seed=11)
+    return allocation_services.prepare_allocation(tranche=tranche, user=user or agency(assessor=True))
 
 
 def notices(response) -> list[tuple[int, str]]:
@@ -75,12 +76,13 @@ def test_an_assessor_prepares_a_preview_of_all_windows_from_the_tranche():
     tranche = oversubscribed_tranche()
     assessor = agency(assessor=True)
 
-    response = client_for(assessor).post(tranche_url("prepare_allocation", tranche), {"window": "", "seed": "42"})
+    response = client_for(assessor).post(tranche_url("prepare_allocation", tranche), {"window": ""})
 
     run = AllocationRun.objects.get()
+    sealed = LotterySeed.objects.get(tranche=tranche)
     assert response.status_code == 302
     assert response["Location"] == run_url("change", run)
-    assert (run.status, run.window, run.seed, run.prepared_by) == (RunStatus.PREVIEW, None, 42, assessor)
+    assert (run.status, run.window, run.seed, run.prepared_by) == (RunStatus.PREVIEW, None, sealed.seed, assessor)
     assert run.lines.count() == 3
 
 
@@ -98,7 +100,7 @@ def test_staff_outside_the_agency_see_why_they_cannot_prepare_and_nothing_is_mad
     client = client_for(agency(analyst=True, is_staff=True))
 
     page = client.get(tranche_url("prepare_allocation", tranche))
-    client.post(tranche_url("prepare_allocation", tranche), {"window": "", "seed": "1"})
+    client.post(tranche_url("prepare_allocation", tranche), {"window": ""})
 
     assert "Only agency staff can prepare an allocation." in page.content.decode()
     assert not AllocationRun.objects.exists()
@@ -116,11 +118,57 @@ def test_preparing_again_after_a_confirmed_run_shows_the_service_error():
     assert AllocationRun.objects.count() == 1
 
 
+# --- the lottery seed -----------------------------------------------------------------------------------
+
+
+def test_the_seed_page_takes_an_external_seed_from_one_person_and_its_confirmation_from_another():
+    tranche = oversubscribed_tranche()
+    assessor, approver = agency(assessor=True), agency(approver=True)
+    page = tranche_url("lottery_seed", tranche)
+    entry = {"action": "enter", "enter-seed": "20230707", "enter-external_reference": "Notaris Jansen, akte 17"}
+
+    entered = client_for(assessor).post(page, entry, follow=True)
+    own = client_for(assessor).get(page)
+    mistyped = client_for(approver).post(page, {"action": "confirm", "confirm-seed": "20230770"})
+    confirmed = client_for(approver).post(page, {"action": "confirm", "confirm-seed": "20230707"}, follow=True)
+
+    assert notices(entered) == [(messages.SUCCESS, "Seed entered; it is sealed when a second person confirms it.")]
+    assert "You entered this seed; a second person must confirm it." in own.content.decode()
+    assert "This is not the seed that was entered" in mistyped.content.decode()
+    assert notices(confirmed) == [
+        (messages.SUCCESS, "Seed confirmed and sealed; every preview of this tranche uses it.")
+    ]
+    assert 'value="enter"' not in confirmed.content.decode()
+    sealed = LotterySeed.objects.get(tranche=tranche)
+    assert (sealed.seed, sealed.entered_by, sealed.sealed_by) == (20230707, assessor, approver)
+    assert preview(tranche).seed == 20230707
+
+
+def test_a_municipal_user_cannot_open_the_seed_page_and_nothing_is_entered():
+    tranche = oversubscribed_tranche()
+    client = client_for(UserFactory(signatory=True, municipality__code="GM0363"))
+
+    response = client.post(tranche_url("lottery_seed", tranche), {"action": "enter", "enter-seed": "1"})
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+    assert not LotterySeed.objects.exists()
+
+
 # --- the run page and its export ------------------------------------------------------------------------
 
 
+def test_the_run_page_states_the_seed_how_it_was_sealed_and_the_list_hash():
+    run = preview(oversubscribed_tranche())
+
+    page = client_for(agency(assessor=True)).get(run_url("change", run)).content.decode()
+
+    assert str(run.seed) in page
+    assert run.ranked_list_sha256 in page
+    assert "drawn by the system and sealed at" in page
+
+
 def test_the_run_page_shows_the_ranked_list_with_the_cut_off_and_the_reserve_list():
-    tranche = TrancheFactory(budget_ceiling=Decimal("200000.00"), last_application_rule="skip")
+    tranche = closed_tranche(budget_ceiling=Decimal("200000.00"), last_application_rule="skip")
     first, second, third = (ApplicationFactory(eligible=True, tranche=tranche) for _ in range(3))
     run = preview(tranche)
 

@@ -1,12 +1,15 @@
 """Allocation rules on small hand-checked lists (pure functions, no database)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from allocation.engine import WindowInput, allocate
 from allocation.ranking import Candidate
 
 START = datetime(2023, 5, 30, 7, tzinfo=UTC)
+SAME_DAY = "first_come_same_day_lottery"
 
 
 def candidate(number: int, requested: str, municipality: str = "GM0363") -> Candidate:
@@ -76,6 +79,38 @@ def test_skip_rule_passes_over_the_application_that_no_longer_fits_and_funds_sma
         ("RHA-0005", "0.00", "reserve"),
     ]
     assert [line.candidate.reference for line in result.reserve] == ["RHA-0003", "RHA-0005"]
+
+
+def test_skip_rule_marks_each_application_funded_past_a_skipped_one():
+    result = allocate_one(["400", "700", "300", "50", "500", "260"], ceiling="1000", rule="skip")
+    # 700 does not fit after 400; 300 and 50 are funded past it; with 250 left, 500 and 260 do not fit either.
+    assert [(line.candidate.reference, line.outcome, line.passes_skipped) for line in result.lines] == [
+        ("RHA-0001", "funded", False),
+        ("RHA-0002", "reserve", False),
+        ("RHA-0003", "funded", True),
+        ("RHA-0004", "funded", True),
+        ("RHA-0005", "reserve", False),
+        ("RHA-0006", "reserve", False),
+    ]
+
+
+def test_skip_rule_marks_nothing_when_nobody_is_funded_past_the_application_that_no_longer_fits():
+    result = allocate_one(["400", "500", "300", "200"], ceiling="1000", rule="skip")
+    assert [line.outcome for line in result.lines] == ["funded", "funded", "reserve", "reserve"]
+    assert not any(line.passes_skipped for line in result.lines)
+
+
+@pytest.mark.parametrize("rule", ["partial", "stop"])
+def test_partial_and_stop_rules_fund_nobody_past_the_application_that_no_longer_fits(rule):
+    result = allocate_one(["400", "700", "300", "50"], ceiling="1000", rule=rule)
+    assert not any(line.passes_skipped for line in result.lines)
+    assert result.cutoff_rank == 2
+
+
+def test_a_refusal_for_the_municipal_cap_is_not_a_skipped_application():
+    result = allocate_one([("600", "GM0363"), ("401", "GM0363"), ("300", "GM0344")], cap="1000", rule="skip")
+    assert [line.outcome for line in result.lines] == ["funded", "refused", "funded"]
+    assert not any(line.passes_skipped for line in result.lines)
 
 
 def test_stop_rule_funds_nobody_after_the_application_that_no_longer_fits():
@@ -196,6 +231,71 @@ def test_transfer_keeps_the_skip_rule():
         ("RHA-0005", "200.00", "funded"),
     ]
     assert other.lines[2].reason == "transfer"
+
+
+def test_a_line_funded_by_transfer_past_a_skipped_one_is_marked():
+    students, other = two_windows(transfer=True, rule="skip")
+    assert [(line.outcome, line.passes_skipped) for line in other.lines] == [
+        ("reserve", False),
+        ("funded", True),
+        ("funded", True),
+    ]
+    assert not any(line.passes_skipped for line in students.lines)
+
+
+def on_day(number: int, day: int, requested: str, municipality: str) -> Candidate:
+    """An application received at 9:00 UTC on `day` May 2023."""
+    return Candidate(
+        reference=f"RHA-{number:04d}",
+        receipt_sequence=number,
+        municipality=municipality,
+        requested=Decimal(requested),
+        ranked_at=datetime(2023, 5, day, 9, number, tzinfo=UTC),
+        units=10,
+    )
+
+
+def test_same_day_lottery_is_on_the_day_the_capped_requests_no_longer_fit():
+    # At most 100 per municipality, 300 to spend. 30 May: 400 requested, but only 200 can be granted. 31 May:
+    # three more of 80 no longer fit, so the draw is among those, and everyone of 30 May keeps receipt order.
+    day_one = [on_day(1, 30, "150", "GM0363"), on_day(2, 30, "150", "GM0363"), on_day(3, 30, "100", "GM0344")]
+    day_two = [on_day(4, 31, "80", "GM0599"), on_day(5, 31, "80", "GM0518"), on_day(6, 31, "80", "GM0014")]
+    (result,) = allocate(
+        [WindowInput(code="all", ceiling=Decimal("300"), candidates=[*day_one, *day_two], method=SAME_DAY)],
+        seed=20230707,
+        tranche_room=Decimal("300"),
+        rule="partial",
+        municipal_cap=Decimal("100"),
+    )
+    assert result.lottery_day == date(2023, 5, 31)
+    assert [(line.candidate.reference, line.drawn) for line in result.lines[:3]] == [
+        ("RHA-0001", False),
+        ("RHA-0002", False),
+        ("RHA-0003", False),
+    ]
+    assert all(line.drawn for line in result.lines[3:])
+    assert summary(result)[:3] == [
+        ("RHA-0001", "100.00", "partial"),
+        ("RHA-0002", "0.00", "refused"),
+        ("RHA-0003", "100.00", "funded"),
+    ]
+    assert result.cutoff_rank == 5  # the money runs out on the drawn day, not before
+
+
+def test_same_day_lottery_counts_what_an_earlier_window_granted_the_municipality():
+    # The first window gives GM0363 90 of its 100; its 80 in the second window can only get 10, so 10 + 80
+    # fits a ceiling of 100 on 30 May and the requests no longer fit on 31 May.
+    first = WindowInput(code="a", ceiling=Decimal("100"), candidates=[on_day(1, 29, "90", "GM0363")])
+    second = WindowInput(
+        code="b",
+        ceiling=Decimal("100"),
+        candidates=[on_day(2, 30, "80", "GM0363"), on_day(3, 30, "80", "GM0344"), on_day(4, 31, "80", "GM0599")],
+        method=SAME_DAY,
+    )
+    _, result = allocate(
+        [first, second], seed=1, tranche_room=Decimal("200"), rule="partial", municipal_cap=Decimal("100")
+    )
+    assert result.lottery_day == date(2023, 5, 31)
 
 
 def test_same_arguments_give_the_same_allocation():

@@ -12,7 +12,8 @@ from allocation import services as allocation_services
 from allocation.models import AllocationRun, Decision, RunStatus
 from grants.models import Window
 from grants.services import load_reference_data
-from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
+from tests.allocation.sealing import closed_tranche
+from tests.factories import ApplicationFactory, UserFactory
 
 
 @pytest.fixture
@@ -53,11 +54,11 @@ def confirm_in_parallel(runs_and_approvers) -> list[str]:
 def test_parallel_confirmations_of_one_window_let_exactly_one_win(
     _require_postgres, _reference_data_restored, transactional_db
 ):
-    tranche = TrancheFactory(budget_ceiling=Decimal("150000.00"))
+    tranche = closed_tranche(budget_ceiling=Decimal("150000.00"))
     for _ in range(3):
         ApplicationFactory(eligible=True, tranche=tranche)
     assessor = UserFactory(assessor=True)
-    runs = [allocation_services.prepare_allocation(tranche=tranche, user=assessor, seed=seed) for seed in (1, 2, 3)]
+    runs = [allocation_services.prepare_allocation(tranche=tranche, user=assessor) for _ in range(3)]
     outcomes = confirm_in_parallel([(run, UserFactory(approver=True)) for run in runs])
     assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["confirmed", "refused", "refused"]
     assert AllocationRun.objects.filter(status=RunStatus.CONFIRMED).count() == 1
@@ -70,7 +71,7 @@ def test_parallel_confirmations_of_several_windows_never_exceed_the_tranche_ceil
     _require_postgres, _reference_data_restored, transactional_db
 ):
     # Four windows of 80,000 in a tranche of 100,000: each preview alone fits, any two together do not.
-    tranche = TrancheFactory(budget_ceiling=Decimal("100000.00"))
+    tranche = closed_tranche(budget_ceiling=Decimal("100000.00"))
     first = Window.objects.get(tranche=tranche)
     first.budget_ceiling = Decimal("80000.00")
     first.save()
@@ -82,7 +83,7 @@ def test_parallel_confirmations_of_several_windows_never_exceed_the_tranche_ceil
     for window in windows:
         ApplicationFactory(eligible=True, tranche=tranche, window=window, lines=[("homeless", 11, "permanent")])
     assessor = UserFactory(assessor=True)
-    runs = [allocation_services.prepare_allocation(tranche=tranche, window=w, user=assessor, seed=1) for w in windows]
+    runs = [allocation_services.prepare_allocation(tranche=tranche, window=w, user=assessor) for w in windows]
     assert {run.proposed_total for run in runs} == {Decimal("77000.00")}
     outcomes = confirm_in_parallel([(run, UserFactory(approver=True)) for run in runs])
     assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["confirmed", "refused", "refused", "refused"]

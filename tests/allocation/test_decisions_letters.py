@@ -1,5 +1,6 @@
 """Decision letters: generated after confirmation, idempotent, downloadable by the right people only."""
 
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,8 @@ from django.utils import formats, translation
 from allocation import services as allocation_services
 from allocation import tasks as allocation_tasks
 from allocation.models import Decision
-from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
+from tests.allocation.sealing import closed_tranche
+from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,11 +19,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def decision(django_capture_on_commit_callbacks):
     """A confirmed partial grant for Utrecht (GM0344), with its letters generated after commit."""
-    tranche = TrancheFactory(budget_ceiling=Decimal("50000.00"), title="RHA 2023 – vierde tranche")
+    tranche = closed_tranche(budget_ceiling=Decimal("50000.00"), title="RHA 2023 – vierde tranche")
     application = ApplicationFactory(
         eligible=True, tranche=tranche, municipality__code="GM0344", project_name="Kamers Centrum"
     )
-    run = allocation_services.prepare_allocation(tranche=tranche, user=UserFactory(assessor=True), seed=1)
+    run = allocation_services.prepare_allocation(tranche=tranche, user=UserFactory(assessor=True))
     with django_capture_on_commit_callbacks(execute=True):
         allocation_services.confirm_allocation(run=run, user=UserFactory(approver=True))
     return Decision.objects.get(application=application)
@@ -45,6 +47,14 @@ def test_partial_grant_letter_gives_the_reason_and_the_obligation_dates(decision
     with translation.override("nl"):
         for day in (decision.start_construction_by, decision.complete_by, decision.units_available_until):
             assert formats.date_format(day, "j F Y") in html
+
+
+def test_decision_letter_states_seed_and_list_hash(decision):
+    html = decision.letter_html.read().decode("utf-8")
+    list_hash = hashlib.sha256(decision.application.reference.encode("utf-8")).hexdigest()
+    assert decision.run.ranked_list_sha256 == list_hash
+    assert f"De startwaarde van de loting is {decision.run.seed};" in html
+    assert list_hash in html
 
 
 def test_letter_task_is_safe_to_run_twice(decision):
@@ -87,9 +97,9 @@ def test_anonymous_visitor_is_sent_to_login(client, decision):
 
 
 def test_letter_not_yet_generated_is_made_on_first_download(client):
-    tranche = TrancheFactory()
+    tranche = closed_tranche()
     application = ApplicationFactory(eligible=True, tranche=tranche, municipality__code="GM0344")
-    run = allocation_services.prepare_allocation(tranche=tranche, user=UserFactory(assessor=True), seed=1)
+    run = allocation_services.prepare_allocation(tranche=tranche, user=UserFactory(assessor=True))
     allocation_services.confirm_allocation(run=run, user=UserFactory(approver=True), generate_letters=False)
     decision = Decision.objects.get(application=application)
     assert not decision.letter_pdf

@@ -11,6 +11,7 @@ from allocation.ranking import (
     CATEGORY_RULES,
     Candidate,
     Method,
+    MunicipalCap,
     draw_lots,
     non_self_contained_first_category,
     rank,
@@ -122,6 +123,60 @@ def test_same_day_lottery_draws_nothing_when_every_request_fits():
     ranking = rank(candidates, method="first_come_same_day_lottery", seed=5, ceiling=Decimal("300"))
     assert ranking.lottery_day is None
     assert references(ranking) == ["RHA-2023-0001", "RHA-2023-0002", "RHA-2023-0003"]
+
+
+def test_same_day_lottery_day_is_found_after_the_municipal_cap():
+    # Ceiling 300, at most 100 per municipality. On 30 May GM0363 asks 2 × 150 and GM0344 100: 400 requested,
+    # but only 100 + 100 can be granted, so the day fits. On 31 May three more of 80 take the 200 to 440:
+    # the money runs out there, and that day is drawn.
+    day_one = [
+        candidate(1, at(30, 8), "150.00", "GM0363"),
+        candidate(2, at(30, 9), "150.00", "GM0363"),
+        candidate(3, at(30, 10), "100.00", "GM0344"),
+    ]
+    day_two = [candidate(n, at(31, 4 + n), "80.00", f"GM0{n}00") for n in range(4, 7)]
+    ranking = rank(
+        [*day_two, *day_one],
+        method="first_come_same_day_lottery",
+        seed=20230707,
+        ceiling=Decimal("300"),
+        municipal_cap=MunicipalCap(maximum=Decimal("100")),
+    )
+    assert ranking.lottery_day == datetime(2023, 5, 31).date()
+    assert references(ranking) == [c.reference for c in [*day_one, *draw_lots(day_two, seed=20230707)]]
+    assert [rc.drawn for rc in ranking.candidates] == [False] * 3 + [True] * 3
+
+
+def test_same_day_lottery_day_counts_what_the_municipality_already_has():
+    # GM0363 already has 60 of its 100: its 80 on 30 May counts for 40, so 40 + 50 fits a ceiling of 100 and
+    # 31 May is the day the requests no longer fit.
+    candidates = [
+        candidate(1, at(30, 8), "80.00", "GM0363"),
+        candidate(2, at(30, 9), "50.00", "GM0344"),
+        candidate(3, at(31, 8), "50.00", "GM0599"),
+    ]
+    cap = MunicipalCap(maximum=Decimal("100"), granted={"GM0363": Decimal("60")})
+    ranking = rank(candidates, method="first_come_same_day_lottery", seed=1, ceiling=Decimal("100"), municipal_cap=cap)
+    assert ranking.lottery_day == datetime(2023, 5, 31).date()
+
+
+def test_same_day_lottery_day_counts_a_request_that_would_be_refused_for_nothing():
+    # Rules skip and stop refuse a request above what is left of the maximum, rather than cutting it.
+    candidates = [
+        candidate(1, at(30, 8), "80.00", "GM0363"),
+        candidate(2, at(30, 9), "30.00", "GM0363"),
+        candidate(3, at(31, 8), "30.00", "GM0344"),
+    ]
+    cut = MunicipalCap(maximum=Decimal("100"), cut_to_room=True)
+    refused = MunicipalCap(maximum=Decimal("100"), cut_to_room=False)
+
+    def day(cap):
+        return rank(
+            candidates, method="first_come_same_day_lottery", seed=1, ceiling=Decimal("90"), municipal_cap=cap
+        ).lottery_day
+
+    assert day(cut) == datetime(2023, 5, 30).date()  # 80 + 20 = 100 > 90
+    assert day(refused) == datetime(2023, 5, 31).date()  # 80 + 0 fits; 80 + 30 does not
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from applications import importing
-from applications.models import Application, Status, StatusChange, UnitLine
-from applications.selectors import EXCHANGE_COLUMNS, application_rows
+from applications.models import Application, InformationRequest, Status, StatusChange, UnitLine
+from applications.selectors import EXCHANGE_COLUMNS, INFORMATION_COLUMNS, application_rows, exchange_columns
 from grants import services as grants_services
 from grants.services import TRANCHES_DIR
 from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
@@ -37,15 +37,23 @@ def tranche():
     return grants_services.load_tranche(data=json.loads(TRANCHE_FILE.read_text(encoding="utf-8")))
 
 
-def csv_text(rows) -> io.StringIO:
-    return io.StringIO("\n".join([HEADER, *rows]) + "\n")
+INFORMATION_HEADER = ",".join(EXCHANGE_COLUMNS + INFORMATION_COLUMNS)
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def rejection(tranche, rows) -> list[str]:
+def csv_text(rows, *, header: str = HEADER) -> io.StringIO:
+    return io.StringIO("\n".join([header, *rows]) + "\n")
+
+
+def rejection(tranche, rows, *, header: str = HEADER) -> list[str]:
     with translation.override("en"), pytest.raises(ValidationError) as caught:
-        importing.import_applications(tranche=tranche, stream=csv_text(rows), source="test.csv")
+        importing.import_applications(tranche=tranche, stream=csv_text(rows, header=header), source="test.csv")
     assert not Application.objects.filter(tranche=tranche).exists()
     return caught.value.messages
+
+
+def with_information(row: str, requested: str = "", received: str = "") -> str:
+    return f"{row},{requested},{received}"
 
 
 def test_rows_sharing_a_reference_become_one_eligible_application(tranche):
@@ -162,3 +170,122 @@ def test_a_portal_submission_after_an_import_into_the_open_tranche_gets_the_next
     assert (draft.status, draft.reference) == (Status.SUBMITTED, f"{tranche.receipt_prefix}-0003")
     imported = Application.objects.get(reference=f"{tranche.receipt_prefix}-0002")
     assert imported.receipt_sequence < draft.receipt_sequence
+
+
+# --- information requests of migrated records -----------------------------------------------------------
+
+
+def test_import_with_information_columns_ranks_by_receipt_plus_completion_time(tranche):
+    rows = [
+        with_information(GOOD_ROWS[0]),
+        # Received 30 May 09:05; asked 2 June 10:00, answered 5 June 16:30: 3 days 6.5 hours of its own.
+        with_information(GOOD_ROWS[1], "2023-06-02T10:00:00+02:00", "2023-06-05T16:30:00+02:00"),
+        with_information(GOOD_ROWS[2], "2023-06-02T10:00:00+02:00", "2023-06-05T16:30:00+02:00"),
+        with_information(GOOD_ROWS[3]),
+    ]
+    importing.import_applications(tranche=tranche, stream=csv_text(rows, header=INFORMATION_HEADER), source="test.csv")
+    kamers = Application.objects.get(reference="RHA-2023-0002")
+    assert kamers.received_at == datetime(2023, 5, 30, 9, 5, tzinfo=AMSTERDAM)
+    assert kamers.completed_at == datetime(2023, 6, 5, 16, 30, tzinfo=AMSTERDAM)
+    assert kamers.ranks_at == datetime(2023, 6, 2, 15, 35, tzinfo=AMSTERDAM)
+    request = InformationRequest.objects.get(application=kamers)
+    assert (request.requested_by, request.answered_by, request.deadline) == (None, None, None)
+    tiny = Application.objects.get(reference="RHA-2023-0001")
+    assert tiny.ranks_at == tiny.received_at
+    assert not tiny.information_requests.exists()
+
+
+def test_import_with_two_information_requests_adds_both(tranche):
+    row = with_information(
+        GOOD_ROWS[0],
+        "2023-06-01T09:00:00+02:00;2023-06-10T09:00:00+02:00",
+        "2023-06-02T09:00:00+02:00;2023-06-10T12:00:00+02:00",
+    )
+    importing.import_applications(tranche=tranche, stream=csv_text([row], header=INFORMATION_HEADER))
+    imported = Application.objects.get(reference="RHA-2023-0001")
+    assert imported.ranks_at == imported.received_at + timedelta(days=1, hours=3)
+    assert imported.information_requests.count() == 2
+
+
+def test_import_with_only_one_information_column_is_refused(tranche):
+    header = ",".join([*EXCHANGE_COLUMNS, "information_requested_at"])
+    rows = [f"{GOOD_ROWS[0]},2023-06-01T09:00:00+02:00"]
+    assert rejection(tranche, rows, header=header) == [
+        "row 1: information_requested_at and information_received_at are both columns or neither"
+    ]
+
+
+def test_import_with_only_one_information_instant_in_a_row_is_refused(tranche):
+    rows = [with_information(GOOD_ROWS[0], "2023-06-01T09:00:00+02:00", "")]
+    assert rejection(tranche, rows, header=INFORMATION_HEADER) == [
+        "row 2: information_requested_at and information_received_at are both given or both empty"
+    ]
+
+
+def test_import_with_an_unknown_column_is_refused(tranche):
+    rows = [f"{row},blauw" for row in GOOD_ROWS]
+    assert rejection(tranche, rows, header=f"{HEADER},kleur") == ["row 1: unknown column 'kleur'"]
+
+
+def test_import_with_a_column_twice_is_refused(tranche):
+    rows = [f"{row},20" for row in GOOD_ROWS]
+    assert rejection(tranche, rows, header=f"{HEADER},units") == ["row 1: column 'units' appears more than once"]
+
+
+def test_unknown_column_is_reported_in_dutch(tranche):
+    with translation.override("nl"), pytest.raises(ValidationError) as caught:
+        importing.import_applications(tranche=tranche, stream=csv_text(GOOD_ROWS, header=f"{HEADER},x"))
+    assert caught.value.messages == ["regel 1: onbekende kolom 'x'"]
+
+
+def test_information_requested_before_receipt_is_refused(tranche):
+    rows = [with_information(GOOD_ROWS[0], "2023-05-30T09:00:00+02:00", "2023-06-01T09:00:00+02:00")]
+    assert rejection(tranche, rows, header=INFORMATION_HEADER) == [
+        "row 2: information_requested_at 2023-05-30 09:00:00+02:00 is not after received_at"
+    ]
+
+
+def test_information_received_before_it_was_requested_is_refused(tranche):
+    rows = [with_information(GOOD_ROWS[0], "2023-06-02T09:00:00+02:00", "2023-06-01T09:00:00+02:00")]
+    assert rejection(tranche, rows, header=INFORMATION_HEADER) == [
+        "row 2: information_received_at 2023-06-01 09:00:00+02:00 is not after its information_requested_at"
+    ]
+
+
+def test_information_instant_without_offset_is_refused(tranche):
+    rows = [with_information(GOOD_ROWS[0], "2023-06-02T09:00:00", "2023-06-03T09:00:00+02:00")]
+    assert rejection(tranche, rows, header=INFORMATION_HEADER) == [
+        "row 2: information_requested_at '2023-06-02T09:00:00' is not an ISO 8601 instant with an offset"
+    ]
+
+
+def test_rows_of_one_reference_that_disagree_on_information_are_refused(tranche):
+    rows = [
+        with_information(GOOD_ROWS[1], "2023-06-02T10:00:00+02:00", "2023-06-05T16:30:00+02:00"),
+        with_information(GOOD_ROWS[2]),
+    ]
+    assert rejection(tranche, rows, header=INFORMATION_HEADER) == [
+        "row 3: information_requested_at differs from row 2 of RHA-2023-0002"
+    ]
+
+
+def test_export_without_information_requests_leaves_the_information_columns_out(tranche):
+    importing.import_applications(tranche=tranche, stream=csv_text(GOOD_ROWS))
+    assert exchange_columns(tranche=tranche) == EXCHANGE_COLUMNS
+
+
+def test_export_gives_back_an_imported_file_with_information_requests(tranche):
+    rows = [
+        with_information(GOOD_ROWS[0]),
+        with_information(GOOD_ROWS[1], "2023-06-02T10:00:00+02:00", "2023-06-05T16:30:00+02:00"),
+        with_information(GOOD_ROWS[2], "2023-06-02T10:00:00+02:00", "2023-06-05T16:30:00+02:00"),
+        with_information(
+            GOOD_ROWS[3],
+            "2023-06-01T09:00:00+02:00;2023-06-10T09:00:00+02:00",
+            "2023-06-02T09:00:00+02:00;2023-06-10T12:00:00+02:00",
+        ),
+    ]
+    importing.import_applications(tranche=tranche, stream=csv_text(rows, header=INFORMATION_HEADER))
+    assert exchange_columns(tranche=tranche) == EXCHANGE_COLUMNS + INFORMATION_COLUMNS
+    exported = [",".join(row.values()) for row in application_rows(tranche=tranche)]
+    assert exported == rows

@@ -4,16 +4,17 @@ from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib import admin
+import time_machine
 from django.db import connection
-from django.test import RequestFactory
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.services import sync_agency_group
-from grants.admin import AmendmentInline, NewAmendmentInline, TrancheAdmin, euro
-from grants.models import AmendmentKind, Municipality, Tranche, TrancheAmendment, TrancheTargetGroup
+from grants.admin import AmendmentInline, NewAmendmentInline, WindowInline, euro
+from grants.models import AmendmentKind, AmendmentStatus, Municipality, Tranche, TrancheAmendment, TrancheTargetGroup
+from grants.services import AMENDED_TRANCHE_FIELDS
 from tests.factories import TrancheFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,20 @@ def assessor():
 @pytest.fixture
 def agency_client(client, assessor):
     client.force_login(assessor)
+    return client
+
+
+@pytest.fixture
+def approver():
+    user = UserFactory(approver=True)
+    user.groups.add(sync_agency_group())
+    return user
+
+
+@pytest.fixture
+def approver_client(approver):
+    client = Client()
+    client.force_login(approver)
     return client
 
 
@@ -92,6 +107,21 @@ def form_data(response) -> dict[str, list[str]]:
 
 def change_url(tranche: Tranche) -> str:
     return reverse("admin:grants_tranche_change", args=[tranche.pk])
+
+
+def created_an_hour_ago(**fields) -> Tranche:
+    """An open tranche that already existed: an amendment cannot take effect before its tranche was created."""
+    with time_machine.travel(timezone.now() - timedelta(hours=1), tick=False):
+        return TrancheFactory(**fields)
+
+
+def amendment_url(amendment: TrancheAmendment, action: str) -> str:
+    return reverse(f"admin:grants_tranche_amendment_{action}", args=[amendment.tranche_id, amendment.pk])
+
+
+def inline(response, inline_class):
+    [found] = [f for f in response.context["inline_admin_formsets"] if isinstance(f.opts, inline_class)]
+    return found
 
 
 def amend_through_admin(client, tranche: Tranche, **fields) -> object:
@@ -166,7 +196,7 @@ def test_tranche_list_queries_do_not_grow_with_tranches_and_amendments(agency_cl
         agency_client.get(TRANCHES)
 
 
-def test_amendment_recorded_in_admin_keeps_the_old_value_and_who_recorded_it(agency_client, assessor):
+def test_amendment_prepared_in_admin_keeps_the_old_value_and_who_prepared_it_and_waits(agency_client, assessor):
     tranche = TrancheFactory(budget_ceiling=Decimal("20000000"))
     response = amend_through_admin(
         agency_client,
@@ -177,14 +207,16 @@ def test_amendment_recorded_in_admin_keeps_the_old_value_and_who_recorded_it(age
         new_ceiling="31500000",
     )
     assert response.status_code == 302
-    amendment = tranche.amendments.get()
-    assert (amendment.old_ceiling, amendment.new_ceiling, amendment.recorded_by) == (
+    amendment = TrancheAmendment.all_objects.get(tranche=tranche)
+    assert (amendment.old_ceiling, amendment.new_ceiling, amendment.prepared_by, amendment.status) == (
         Decimal("20000000"),
         Decimal("31500000"),
         assessor,
+        AmendmentStatus.PREPARED,
     )
     tranche.refresh_from_db()
     assert tranche.budget_ceiling == Decimal("20000000")
+    assert tranche.ceiling_at(timezone.now() + timedelta(minutes=2)) == Decimal("20000000")
 
 
 def test_closing_amendment_before_the_opening_is_refused_with_the_form_shown_again(agency_client):
@@ -198,9 +230,8 @@ def test_closing_amendment_before_the_opening_is_refused_with_the_form_shown_aga
         new_closes_at=tranche.opens_at - timedelta(days=1),
     )
     assert response.status_code == 200
-    [new] = [f for f in response.context["inline_admin_formsets"] if isinstance(f.opts, NewAmendmentInline)]
-    assert new.formset.errors[0]["new_closes_at"]
-    assert not tranche.amendments.exists()
+    assert inline(response, NewAmendmentInline).formset.errors[0]["new_closes_at"]
+    assert not TrancheAmendment.all_objects.filter(tranche=tranche).exists()
 
 
 def test_recorded_amendments_cannot_be_changed_in_admin(superuser_client):
@@ -213,8 +244,7 @@ def test_recorded_amendments_cannot_be_changed_in_admin(superuser_client):
         old_ceiling=tranche.budget_ceiling,
         new_ceiling=tranche.budget_ceiling * 2,
     )
-    response = superuser_client.get(change_url(tranche))
-    [recorded] = [f for f in response.context["inline_admin_formsets"] if isinstance(f.opts, AmendmentInline)]
+    recorded = inline(superuser_client.get(change_url(tranche)), AmendmentInline)
     assert (recorded.has_add_permission, recorded.has_change_permission, recorded.has_delete_permission) == (
         False,
         False,
@@ -222,16 +252,136 @@ def test_recorded_amendments_cannot_be_changed_in_admin(superuser_client):
     )
 
 
-def test_saving_a_tranche_never_writes_back_a_stale_receipt_counter(assessor):
+def test_saving_a_tranche_never_writes_back_a_stale_receipt_counter(agency_client):
     tranche = TrancheFactory()
-    stale = Tranche.objects.get(pk=tranche.pk)
+    data = form_data(agency_client.get(change_url(tranche)))
     Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=3)
-    stale.title = "Nieuwe titel"
-    request = RequestFactory().post("/")
-    request.user = assessor
-    TrancheAdmin(Tranche, admin.site).save_model(request, stale, form=None, change=True)
+    data["title"] = ["Nieuwe titel"]
+    assert agency_client.post(change_url(tranche), data).status_code == 302
     tranche.refresh_from_db()
     assert (tranche.title, tranche.last_receipt_number) == ("Nieuwe titel", 3)
+
+
+def test_admin_shows_ceiling_closing_and_maxima_read_only_on_an_opened_tranche(agency_client):
+    response = agency_client.get(change_url(TrancheFactory()))
+    assert not set(AMENDED_TRANCHE_FIELDS) & set(response.context["adminform"].form.fields)
+    windows = inline(response, WindowInline)
+    assert "budget_ceiling" not in windows.formset.forms[0].fields
+    assert (windows.has_add_permission, windows.has_delete_permission) == (False, False)
+
+
+def test_admin_keeps_them_editable_before_the_opening(agency_client):
+    opens = timezone.now() + timedelta(days=1)
+    response = agency_client.get(change_url(TrancheFactory(opens_at=opens, closes_at=opens + timedelta(days=30))))
+    assert set(AMENDED_TRANCHE_FIELDS) <= set(response.context["adminform"].form.fields)
+    assert "budget_ceiling" in inline(response, WindowInline).formset.forms[0].fields
+
+
+def test_an_admin_post_does_not_change_an_opened_tranches_ceiling_or_maxima(agency_client):
+    tranche = TrancheFactory(max_per_municipality=Decimal("200000"))
+    response = agency_client.get(change_url(tranche))
+    data = form_data(response)
+    windows = inline(response, WindowInline).formset.prefix
+    data.update(
+        budget_ceiling=["2000000"],
+        max_per_permanent_unit=["9999"],
+        max_per_municipality=[""],
+        title=["Nieuwe titel"],
+        **{f"{windows}-0-budget_ceiling": ["2000000"]},
+    )
+    assert agency_client.post(change_url(tranche), data).status_code == 302
+    saved = Tranche.objects.get(pk=tranche.pk)
+    assert (saved.title, saved.budget_ceiling, saved.max_per_permanent_unit, saved.max_per_municipality) == (
+        "Nieuwe titel",
+        Decimal("1000000"),
+        Decimal("7000"),
+        Decimal("200000"),
+    )
+    assert saved.windows.get().budget_ceiling == Decimal("1000000")
+
+
+def test_an_approver_confirms_an_amendment_prepared_by_someone_else(agency_client, approver_client, approver):
+    tranche = created_an_hour_ago()
+    amend_through_admin(
+        agency_client,
+        tranche,
+        kind=AmendmentKind.MAX_PER_UNIT,
+        unit_kind="max_per_permanent_unit",
+        publication_reference="Stcrt. 2026, 77",
+        effective_at=timezone.now() - timedelta(minutes=1),
+        new_amount="8500",
+    )
+    amendment = TrancheAmendment.all_objects.get(tranche=tranche)
+    assert amendment_url(amendment, "confirm") in agency_client.get(change_url(tranche)).content.decode()
+    assert approver_client.get(amendment_url(amendment, "confirm")).status_code == 200
+
+    response = approver_client.post(amendment_url(amendment, "confirm"))
+
+    assert response.status_code == 302
+    amendment.refresh_from_db()
+    assert (amendment.status, amendment.confirmed_by) == (AmendmentStatus.CONFIRMED, approver)
+    assert Tranche.objects.get(pk=tranche.pk).max_per_permanent_unit == Decimal("8500")
+
+
+def test_the_confirm_page_says_why_the_preparer_cannot_confirm(approver_client, approver):
+    tranche = created_an_hour_ago()
+    amend_through_admin(
+        approver_client,
+        tranche,
+        kind=AmendmentKind.CEILING,
+        publication_reference="Stcrt. 2026, 78",
+        effective_at=timezone.now() - timedelta(minutes=1),
+        new_ceiling="2000000",
+    )
+    amendment = TrancheAmendment.all_objects.get(tranche=tranche)
+    assert amendment.prepared_by == approver
+    page = approver_client.get(amendment_url(amendment, "confirm"))
+    assert page.context["refusal"]
+    approver_client.post(amendment_url(amendment, "confirm"))
+    amendment.refresh_from_db()
+    assert amendment.status == AmendmentStatus.PREPARED
+
+
+def test_a_window_ceiling_amendment_is_prepared_and_confirmed_in_admin(agency_client, approver_client):
+    tranche = created_an_hour_ago(budget_ceiling=Decimal("2000000"))
+    window = tranche.windows.get()
+    amend_through_admin(
+        agency_client,
+        tranche,
+        kind=AmendmentKind.WINDOW_CEILING,
+        window=window.pk,
+        publication_reference="Stcrt. 2026, 79",
+        effective_at=timezone.now() - timedelta(minutes=1),
+        new_amount="1800000",
+    )
+    amendment = TrancheAmendment.all_objects.get(tranche=tranche)
+    approver_client.post(amendment_url(amendment, "confirm"))
+    window.refresh_from_db()
+    assert (amendment.old_amount, window.budget_ceiling) == (Decimal("2000000"), Decimal("1800000"))
+
+
+def test_discarding_in_admin_asks_a_reason_and_keeps_the_amendment_on_the_tranche_page(agency_client):
+    tranche = created_an_hour_ago()
+    amend_through_admin(
+        agency_client,
+        tranche,
+        kind=AmendmentKind.CEILING,
+        publication_reference="Stcrt. 2026, 80",
+        effective_at=timezone.now() - timedelta(minutes=1),
+        new_ceiling="2000000",
+    )
+    amendment = TrancheAmendment.all_objects.get(tranche=tranche)
+    agency_client.post(amendment_url(amendment, "discard"), {"reason": ""})
+    amendment.refresh_from_db()
+    assert amendment.status == AmendmentStatus.PREPARED
+
+    agency_client.post(amendment_url(amendment, "discard"), {"reason": "Dubbel ingevoerd."})
+
+    amendment.refresh_from_db()
+    assert amendment.status == AmendmentStatus.DISCARDED
+    page = agency_client.get(change_url(tranche))
+    assert "Dubbel ingevoerd." in page.content.decode()
+    assert amendment_url(amendment, "confirm") not in page.content.decode()
 
 
 def test_window_offers_only_the_target_groups_of_its_own_tranche(agency_client):

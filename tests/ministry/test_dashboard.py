@@ -174,9 +174,12 @@ def test_published_figures_are_shown_apart_with_their_sources(data):
     response = client_for(user(analyst=True)).get(DASHBOARD)
 
     figures = response.context["dashboard"].tables["published_figures"].rows
-    assert {figure.value for figure in figures} == {20176, 21380}
+    assert {figure.value for figure in figures} == {20176, 21380, 205}
     assert all(figure.source for figure in figures)
-    assert "20,176" in response.content.decode()
+    content = response.content.decode()
+    assert "20,176" in content
+    # The student homes of the letter are shown as what they are: a figure of another scheme.
+    assert "Woningbouwimpuls" in content
 
 
 def test_amendment_history_shows_the_raised_ceiling(data):

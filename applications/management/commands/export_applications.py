@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from applications.selectors import EXCHANGE_COLUMNS, application_rows
+from applications.selectors import application_rows, exchange_columns
 from grants.models import Tranche
 
 
@@ -26,6 +26,6 @@ class Command(BaseCommand):
             self._write(stream, tranche_obj)
 
     def _write(self, stream, tranche: Tranche) -> None:
-        writer = csv.DictWriter(stream, fieldnames=EXCHANGE_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(stream, fieldnames=exchange_columns(tranche=tranche), lineterminator="\n")
         writer.writeheader()
         writer.writerows(application_rows(tranche=tranche))
