@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 from django.db import connection
 
 from config.celery import app as celery_app
@@ -38,6 +39,15 @@ def _require_postgres():
 def _require_redis():
     if not django_settings.REDIS_URL:
         _missing("Redis", "REDIS_URL=redis://...")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    # Production stretches each password for about half a second (Django's PBKDF2 default, checked in
+    # tests/accounts/test_password_hashing.py); the tests make hundreds of users and test behaviour, not stretching.
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
