@@ -13,12 +13,15 @@ from django.utils.translation import gettext_lazy as _
 class Role(models.TextChoices):
     MUNICIPAL_EDITOR = "municipal_editor", _("municipal editor")
     MUNICIPAL_SIGNATORY = "municipal_signatory", _("municipal signatory")
+    # Certifies the yearly accountability report (SiSa) the editors prepare; a role of its own, as the
+    # municipality's controller is not the one who reports.
+    MUNICIPAL_FINANCIAL_OFFICER = "municipal_financial_officer", _("municipal financial officer")
     AGENCY_ASSESSOR = "agency_assessor", _("agency assessor")
     AGENCY_APPROVER = "agency_approver", _("agency approver")
     MINISTRY_ANALYST = "ministry_analyst", _("ministry analyst")
 
 
-MUNICIPAL_ROLES = (Role.MUNICIPAL_EDITOR, Role.MUNICIPAL_SIGNATORY)
+MUNICIPAL_ROLES = (Role.MUNICIPAL_EDITOR, Role.MUNICIPAL_SIGNATORY, Role.MUNICIPAL_FINANCIAL_OFFICER)
 AGENCY_ROLES = (Role.AGENCY_ASSESSOR, Role.AGENCY_APPROVER)
 
 
