@@ -11,7 +11,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import TextIO
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import FilteredRelation, Q, QuerySet, Sum
 from django.utils import timezone
 
 from applications.models import Application, Status
@@ -84,10 +84,21 @@ def lottery_seed(*, tranche: Tranche) -> LotterySeed | None:
     return LotterySeed.objects.select_related("entered_by", "sealed_by").filter(tranche=tranche).first()
 
 
+def current_decision(*, application: Application) -> Decision | None:
+    """The decision in force on the application; None before one was issued."""
+    return Decision.objects.current().filter(application=application).first()
+
+
+def with_current_decision(queryset: QuerySet[Application]) -> QuerySet[Application]:
+    """Applications with `decision` as a path to the decision in force, e.g. F("decision__amount")."""
+    return queryset.alias(decision=FilteredRelation("decisions", condition=Q(decisions__is_current=True)))
+
+
 def granted_in_tranche(*, tranche: Tranche) -> dict[str, Decimal]:
-    """What each municipality (by CBS code) has been granted in the tranche by confirmed runs."""
+    """What each municipality (by CBS code) holds in the tranche by the decisions in force."""
     rows = (
-        Decision.objects.filter(application__tranche=tranche)
+        Decision.objects.current()
+        .filter(application__tranche=tranche)
         .values("application__municipality__code")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -97,7 +108,8 @@ def granted_in_tranche(*, tranche: Tranche) -> dict[str, Decimal]:
 
 def granted_per_window(*, tranche: Tranche) -> dict[int, Decimal]:
     rows = (
-        Decision.objects.filter(application__tranche=tranche)
+        Decision.objects.current()
+        .filter(application__tranche=tranche)
         .values("application__window_id")
         .annotate(total=Sum("amount"))
         .order_by()

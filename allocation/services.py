@@ -40,6 +40,7 @@ from .models import (
     EventKind,
     LineOutcome,
     LotterySeed,
+    RunKind,
     RunStatus,
     SeedSource,
 )
@@ -166,7 +167,7 @@ def _refuse_unless_closed_and_assessed(*, tranche: Tranche, window: Window | Non
 
 
 def _refuse_if_confirmed(*, tranche: Tranche, window: Window | None) -> None:
-    confirmed = AllocationRun.objects.filter(tranche=tranche, status=RunStatus.CONFIRMED)
+    confirmed = AllocationRun.objects.filter(tranche=tranche, status=RunStatus.CONFIRMED, kind=RunKind.INITIAL)
     if window is not None:
         confirmed = confirmed.filter(Q(window__isnull=True) | Q(window=window))
     if confirmed.exists():

@@ -27,11 +27,12 @@ class Status(models.TextChoices):
     PARTIALLY_GRANTED = "partially_granted", _("partially granted")
     REFUSED = "refused", _("refused")
     WITHDRAWN = "withdrawn", _("withdrawn")
+    GRANT_WITHDRAWN = "grant_withdrawn", _("grant withdrawn")
 
 
 # The applicant may change the content only while the application is in their hands.
 EDITABLE_STATUSES = {Status.DRAFT, Status.INFORMATION_REQUESTED}
-DECIDED_STATUSES = {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED}
+DECIDED_STATUSES = {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED, Status.GRANT_WITHDRAWN}
 
 # The lifecycle: which status may follow which. applications.services makes every change through it.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -42,6 +43,12 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Status.RESUBMITTED: {Status.IN_REVIEW, Status.WITHDRAWN},
     Status.ELIGIBLE: {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED, Status.WITHDRAWN},
     Status.INELIGIBLE: {Status.REFUSED},
+    # After the first decision, later decisions move it on: a grant from the reserve list or on objection, a
+    # waiver, a withdrawal or a reclaim that lowers the grant or ends it.
+    Status.REFUSED: {Status.GRANTED, Status.PARTIALLY_GRANTED},
+    Status.GRANTED: {Status.PARTIALLY_GRANTED, Status.GRANT_WITHDRAWN},
+    Status.PARTIALLY_GRANTED: {Status.GRANTED, Status.GRANT_WITHDRAWN},
+    Status.GRANT_WITHDRAWN: {Status.GRANTED, Status.PARTIALLY_GRANTED},
 }
 
 

@@ -23,6 +23,7 @@ from grants.models import HousingType, RentLimit, Tranche, TrancheTargetGroup, W
 from . import permissions
 from .models import (
     ALLOWED_TRANSITIONS,
+    DECIDED_STATUSES,
     Application,
     Attachment,
     AttachmentKind,
@@ -485,10 +486,13 @@ def mark_ineligible(*, application: Application, user, reason: str) -> Applicati
 
 
 def record_decision(*, application: Application, user, status: str, reason: str = "") -> Application:
-    """Move an application to its decided status; called by the decision service inside its transaction."""
-    if status not in {Status.GRANTED, Status.PARTIALLY_GRANTED, Status.REFUSED}:
+    """Move an application to the status of a decision issued on it; called by the deciding service inside its
+    transaction. A later decision that keeps the status (a partial grant lowered again) changes nothing here."""
+    if status not in DECIDED_STATUSES:
         raise ValueError(status)
     application = _locked(application)
+    if application.status == status:
+        return application
     _transition(application, to=status, actor=user, reason=reason)
     application.save()
     return application

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from allocation.models import Decision, DecisionOutcome
+from allocation.models import GRANTED_OUTCOMES, Decision
 from applications.models import Application, Permanence, Status, UnitLine
 from grants.models import Tranche
 
@@ -45,13 +45,13 @@ def tranche_totals(*, tranche: Tranche, at: datetime | None = None) -> TrancheTo
     requested = UnitLine.objects.filter(application__in=received).aggregate(
         total=Sum("requested_amount", default=Decimal("0"))
     )["total"]
-    grants = Decision.objects.filter(application__tranche=tranche).exclude(outcome=DecisionOutcome.REFUSED)
+    grants = Decision.objects.current().filter(application__tranche=tranche, outcome__in=GRANTED_OUTCOMES)
     granted = grants.aggregate(
         applications=Count("pk"),
         municipalities=Count("application__municipality", distinct=True),
         amount=Sum("amount", default=Decimal("0")),
     )
-    granted_lines = UnitLine.objects.filter(application__decision__in=grants)
+    granted_lines = UnitLine.objects.filter(application__decisions__in=grants)
     units = granted_lines.aggregate(
         permanent=Sum("units", filter=Q(permanence=Permanence.PERMANENT), default=0),
         flexible=Sum("units", filter=Q(permanence=Permanence.FLEXIBLE), default=0),

@@ -28,11 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
-from allocation.models import DecisionOutcome
+from allocation.models import GRANTED_OUTCOMES
+from allocation.selectors import with_current_decision
 from applications.models import Application, Permanence, Status, UnitLine
 from grants.models import AmendmentKind, Tranche, TrancheAmendment, Window
 from realisation.models import RealisedUnits, Settlement, SettlementStatus
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 NOT_SUBMITTED = (Status.DRAFT, Status.WITHDRAWN)
-GRANTED_OUTCOMES = (DecisionOutcome.GRANTED, DecisionOutcome.PARTIALLY_GRANTED)
 
 # TotalsRow dimension -> path from a unit line. Paths through "application__" also work from a decision.
 PATHS = {
@@ -122,7 +122,7 @@ def _grain(dimensions: tuple[str, ...]) -> tuple[str, ...]:
 
 def _application_counts() -> QuerySet:
     """Submitted applications and the amounts granted to them, per application grain and decision outcome."""
-    applications = Application.objects.exclude(status__in=NOT_SUBMITTED)
+    applications = with_current_decision(Application.objects.exclude(status__in=NOT_SUBMITTED))
     granted = Q(decision__outcome__in=GRANTED_OUTCOMES)
     return (
         applications.values(
@@ -140,11 +140,15 @@ def _line_sums(grain: tuple[str, ...]) -> QuerySet:
     Applications are counted distinct only at a grain finer than the application, where one application can
     have several lines with the same values.
     """
-    lines = UnitLine.objects.exclude(application__status__in=NOT_SUBMITTED)
+    lines = UnitLine.objects.exclude(application__status__in=NOT_SUBMITTED).alias(
+        application_decision=FilteredRelation(
+            "application__decisions", condition=Q(application__decisions__is_current=True)
+        )
+    )
     counts = {} if grain == APPLICATION_GRAIN else {"applications": Count("application", distinct=True)}
     return (
         _grouped(lines, grain)
-        .annotate(outcome=F("application__decision__outcome"))
+        .annotate(outcome=F("application_decision__outcome"))
         .annotate(
             requested=Sum("requested_amount", default=ZERO),
             # Names apart from UnitLine.units, which an annotation may not shadow.

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from allocation.selectors import current_decision
 from grants.admin import ReadOnlyAdmin, ReadOnlyInline
 from grants.admin import euro_or_dash as euro
 from grants.admin import instant_or_dash as amsterdam_time
 
 from . import selectors, services
-from .models import GrantFollowUp, ProgressReport, RealisedUnits, Settlement, SettlementLine
+from .models import GrantFollowUp, ProgressReport, RealisedUnits, Settlement, SettlementLine, SettlementStatus
 
 
 def _report_outcomes(model_admin, request, objects, service: Callable, describe: Callable) -> None:
@@ -134,7 +135,7 @@ class GrantFollowUpAdmin(ReadOnlyAdmin):
         "overdue",
         "settlement",
     )
-    list_filter = (AttentionFilter, "tranche", "decision__settlement__status", "municipality__province")
+    list_filter = (AttentionFilter, "tranche", "decisions__settlement__status", "municipality__province")
     search_fields = ("reference", "project_name", "municipality__name", "municipality__code")
     list_select_related = ("municipality",)
     actions = ("prepare_settlement",)
@@ -142,7 +143,7 @@ class GrantFollowUpAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        grants = GrantFollowUp.objects.select_related("municipality", "decision__settlement")
+        grants = GrantFollowUp.objects.select_related("municipality")
         return selectors.with_progress(grants, today=timezone.localdate()).order_by(
             "decision__complete_by", "reference"
         )
@@ -185,10 +186,7 @@ class GrantFollowUpAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("settlement"), ordering="settlement_status")
     def settlement(self, grant: GrantFollowUp) -> str:
-        try:
-            return grant.decision.settlement.get_status_display()
-        except Settlement.DoesNotExist:
-            return "–"
+        return SettlementStatus(grant.settlement_status).label if grant.settlement_status else "–"
 
     @admin.action(description=gettext_lazy("Prepare settlement"), permissions=["settle"])
     def prepare_settlement(self, request, queryset):
@@ -196,7 +194,7 @@ class GrantFollowUpAdmin(ReadOnlyAdmin):
             self,
             request,
             queryset,
-            lambda grant: services.prepare_settlement(decision=grant.decision, user=request.user),
+            lambda grant: services.prepare_settlement(decision=current_decision(application=grant), user=request.user),
             lambda grant, settlement: (
                 _("%(reference)s: settlement prepared, %(settled)s settled, %(reclaimed)s to reclaim.")
                 % {

@@ -23,6 +23,7 @@ from django.db.models import (
 )
 
 from allocation.models import Decision
+from allocation.selectors import with_current_decision
 from applications.models import Application, Status, UnitLine
 from applications.selectors import applications_visible_to
 
@@ -115,7 +116,8 @@ def with_progress(queryset: QuerySet[Application], *, today: date) -> QuerySet[A
     """
     start_by, complete_by = F("decision__start_construction_by"), F("decision__complete_by")
     return (
-        queryset.filter(status__in=GRANTED_STATUSES, decision__amount__gt=0)
+        with_current_decision(queryset)
+        .filter(status__in=GRANTED_STATUSES, decision__amount__gt=0)
         .annotate(
             latest_report=FilteredRelation("progress_reports", condition=Q(progress_reports__is_latest=True)),
             start_construction_by=start_by,
@@ -153,10 +155,8 @@ def with_progress(queryset: QuerySet[Application], *, today: date) -> QuerySet[A
 
 def grants_with_progress(*, user, today: date) -> QuerySet[Application]:
     """The granted applications the user may see, with with_progress() annotations, oldest decision first."""
-    return (
-        with_progress(applications_visible_to(user=user), today=today)
-        .select_related("decision__settlement")
-        .order_by("decision__decision_date", "reference")
+    return with_progress(applications_visible_to(user=user), today=today).order_by(
+        "decision__decision_date", "reference"
     )
 
 

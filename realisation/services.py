@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from accounts.permissions import enforce
-from allocation.models import Decision, DecisionOutcome
+from allocation.models import Decision
 from applications.models import Application
 
 from . import permissions, signals
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 def _settlement_errors(*, decision: Decision, completed: bool, today: date) -> list[str]:
     problems = []
-    if decision.outcome == DecisionOutcome.REFUSED or decision.amount <= 0:
+    if not decision.is_grant or not decision.is_current:
         problems.append(gettext("Only a grant can be settled; this application was refused."))
     elif Settlement.objects.filter(decision=decision).exists():
         problems.append(gettext("This grant already has a settlement; discard a prepared one to prepare it again."))

@@ -40,11 +40,9 @@ def _visible_grant(user, public_id) -> Application:
 
 
 def _confirmed_settlement(grant: Application) -> Settlement | None:
-    try:
-        settlement = grant.decision.settlement
-    except Settlement.DoesNotExist:
+    if grant.settlement_status != SettlementStatus.CONFIRMED:
         return None
-    return settlement if settlement.status == SettlementStatus.CONFIRMED else None
+    return Settlement.objects.get(decision__application=grant, status=SettlementStatus.CONFIRMED)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from allocation.selectors import current_decision
 from applications.models import Application
 from realisation import services as realisation_services
 from realisation.models import ProgressReport, Settlement
@@ -29,7 +30,10 @@ def granted(*, municipality: str = "GM0344", lines=(TEN_HOMELESS,), ceiling: str
         extra = {} if amount is None else {"requested_amount": Decimal(amount)}
         UnitLineFactory(application=application, group_code=group, units=units, permanence=permanence, **extra)
     allocate(tranche)
-    return Application.objects.select_related("decision", "municipality").get(pk=application.pk)
+    application = Application.objects.select_related("municipality").get(pk=application.pk)
+    # The decision in force, for the tests to read its deadlines and amount.
+    application.decision = current_decision(application=application)
+    return application
 
 
 def signatory_of(application: Application):

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from allocation.selectors import current_decision
 from ministry import tasks
 from realisation.models import Settlement, SettlementLine, SettlementStatus
 from realisation.services import confirm_settlement, discard_settlement, prepare_settlement
@@ -273,5 +274,5 @@ def test_a_refused_application_cannot_be_settled():
     later = timezone.now() + timedelta(days=6 * 366)
 
     with pytest.raises(ValidationError):
-        prepare_settlement(decision=second.decision, user=UserFactory(assessor=True), now=later)
+        prepare_settlement(decision=current_decision(application=second), user=UserFactory(assessor=True), now=later)
     assert not Settlement.objects.exists()

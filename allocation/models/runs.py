@@ -1,4 +1,4 @@
-"""Allocation runs, their ranked lines and the decisions a confirmed run issues.
+"""Allocation runs, their ranked lines, the tranche's lottery seed and the record of every allocation step.
 
 A run is prepared as a preview by one agency user and confirmed by another with the approver role.
 A confirmed run is immutable: allocation.services refuses to change it, and it stores the ranked inputs
@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 
 from grants.models import MONEY, Tranche, Window
 
-from .engine import Outcome, Reason
+from ..engine import Outcome, Reason
+
+
+class RunKind(models.TextChoices):
+    INITIAL = "initial", _("initial allocation")
+    SUPPLEMENTARY = "supplementary", _("supplementary allocation from the reserve list")
 
 
 class RunStatus(models.TextChoices):
@@ -56,6 +61,13 @@ class AllocationRun(models.Model):
         related_name="allocation_runs",
         verbose_name=_("window"),
         help_text=_("Empty: the run covers every window of the tranche."),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=20,
+        choices=RunKind.choices,
+        default=RunKind.INITIAL,
+        help_text=_("A supplementary run serves the reserve list, in the original rank order, with budget come free."),
     )
     status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.PREVIEW)
     seed = models.PositiveBigIntegerField(_("lottery seed"), help_text=_("Recorded so that anyone can redo the draw."))
@@ -100,12 +112,18 @@ class AllocationRun(models.Model):
                 name="allocation_run_confirmed_has_approver",
             ),
             models.UniqueConstraint(
-                fields=["window"], condition=Q(status="confirmed"), name="allocation_run_one_confirmed_per_window"
+                fields=["window"],
+                condition=Q(status="confirmed", kind="initial"),
+                name="allocation_run_one_confirmed_per_window",
             ),
             models.UniqueConstraint(
                 fields=["tranche"],
-                condition=Q(status="confirmed", window__isnull=True),
+                condition=Q(status="confirmed", kind="initial", window__isnull=True),
                 name="allocation_run_one_confirmed_per_tranche",
+            ),
+            # A supplementary run serves the reserve list of the whole tranche, windows together.
+            models.CheckConstraint(
+                condition=Q(kind="initial") | Q(window__isnull=True), name="allocation_run_supplementary_whole_tranche"
             ),
             models.CheckConstraint(
                 condition=Q(ceiling__gte=0, requested_total__gte=0, proposed_total__gte=0, oversubscription__gte=0),
@@ -163,80 +181,6 @@ class AllocationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rank}. {self.application} – {self.get_outcome_display()}"
-
-
-class DecisionOutcome(models.TextChoices):
-    GRANTED = "granted", _("granted")
-    PARTIALLY_GRANTED = "partially_granted", _("partially granted")
-    REFUSED = "refused", _("refused")
-
-
-def letter_path(instance: Decision, filename: str) -> str:
-    return f"decisions/{instance.public_id}/{filename}"
-
-
-class Decision(models.Model):
-    """The decision (beschikking) on one application, issued by a confirmed allocation run."""
-
-    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
-    application = models.OneToOneField(
-        "applications.Application", models.PROTECT, related_name="decision", verbose_name=_("application")
-    )
-    run = models.ForeignKey(AllocationRun, models.PROTECT, related_name="decisions", verbose_name=_("allocation run"))
-    outcome = models.CharField(_("outcome"), max_length=20, choices=DecisionOutcome.choices)
-    requested = models.DecimalField(_("requested"), **MONEY)
-    amount = models.DecimalField(_("amount granted"), **MONEY)
-    reason = models.CharField(_("reason"), max_length=30, choices=AllocationReason.choices)
-    decision_date = models.DateField(_("decision date"))
-    start_construction_by = models.DateField(_("start construction by"), null=True, blank=True)
-    complete_by = models.DateField(_("complete by"), null=True, blank=True)
-    units_available_until = models.DateField(
-        _("units available for the target groups until"),
-        null=True,
-        blank=True,
-        help_text=_("At the latest: completion deadline plus the tranche's years for the target groups."),
-    )
-    letter_html = models.FileField(_("decision letter (HTML)"), upload_to=letter_path, blank=True)
-    letter_pdf = models.FileField(_("decision letter (PDF)"), upload_to=letter_path, blank=True)
-
-    class Meta:
-        verbose_name = _("decision")
-        verbose_name_plural = _("decisions")
-        ordering = ["run", "application__reference"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(amount__gte=0, requested__gte=0, amount__lte=F("requested")),
-                name="decision_amount_valid",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    Q(outcome="granted", amount=F("requested"))
-                    | Q(outcome="partially_granted", amount__gt=0, amount__lt=F("requested"))
-                    | Q(outcome="refused", amount=0)
-                ),
-                name="decision_outcome_matches_amount",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    Q(
-                        outcome="refused",
-                        start_construction_by__isnull=True,
-                        complete_by__isnull=True,
-                        units_available_until__isnull=True,
-                    )
-                    | Q(
-                        ~Q(outcome="refused"),
-                        start_construction_by__isnull=False,
-                        complete_by__isnull=False,
-                        units_available_until__isnull=False,
-                    )
-                ),
-                name="decision_grant_has_obligations",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.application.reference}: {self.get_outcome_display()}"
 
 
 class SeedSource(models.TextChoices):
