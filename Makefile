@@ -2,6 +2,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Every target here runs the embedded setup; the settings default to DEBUG off, as production needs.
+export DEBUG ?= 1
 
 .PHONY: run test lint benchmark worker beat
 

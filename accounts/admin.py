@@ -1,9 +1,19 @@
+import csv
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import MUNICIPAL_ROLES, User
+from .forms import AuditPeriodForm
+from .models import MUNICIPAL_ROLES, AuditAction, AuditEntry, User
+from .selectors import audit_csv_rows, audit_entries_between
+from .services import record_audit
 
 admin.site.site_header = _("Thuisfonds – back office")
 admin.site.site_title = _("Thuisfonds back office")
@@ -52,3 +62,76 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("municipality",)
     search_fields = ("username", "first_name", "last_name", "email", "municipality__name", "municipality__code")
     autocomplete_fields = ("municipality",)
+
+
+class _Line:
+    """What csv.writer writes to: it hands each line back, for a streamed response."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only; whoever may view it may export a period of it as CSV."""
+
+    change_list_template = "admin/accounts/auditentry/change_list.html"
+    list_display = ("when", "actor_name", "action", "outcome", "object_type", "object_repr", "ip_address")
+    list_filter = ("action", "outcome")
+    search_fields = ("actor_name", "object_repr", "object_id", "ip_address", "detail")
+    date_hierarchy = "at"
+    fields = (
+        "at",
+        "actor",
+        "actor_name",
+        "action",
+        "outcome",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "ip_address",
+        "detail",
+    )
+    readonly_fields = fields
+    list_select_related = ("actor",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("time"), ordering="at")
+    def when(self, entry: AuditEntry) -> str:
+        return timezone.localtime(entry.at).strftime("%d-%m-%Y %H:%M:%S")
+
+    def get_urls(self):
+        return [
+            path("export/", self.admin_site.admin_view(self.export_view), name="accounts_auditentry_export"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = AuditPeriodForm(request.GET or None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Export the audit log"),
+                "form": form,
+            }
+            return TemplateResponse(request, "admin/accounts/auditentry/export.html", context)
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        record_audit(action=AuditAction.EXPORT, request=request, detail=f"audit log {start} to {end}")
+        writer = csv.writer(_Line())
+        rows = audit_csv_rows(audit_entries_between(start=start, end=end))
+        # The byte order mark tells spreadsheet programs the file is UTF-8.
+        lines = (("\ufeff" if index == 0 else "") + writer.writerow(row) for index, row in enumerate(rows))
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-log-{start}-{end}.csv"'
+        return response

@@ -2,11 +2,13 @@
 
 Organisation login (eHerkenning) will set municipality and role from the mandate it carries;
 everything else asks the user's role through the helpers below, never the login method.
+The audit log (AuditEntry) records logins and the actions others report through accounts.services.record_audit.
 """
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -61,3 +63,95 @@ class User(AbstractUser):
     @property
     def is_ministry(self) -> bool:
         return self.role == Role.MINISTRY_ANALYST
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Agency and ministry staff, and whoever may open the back office, log in with a second factor."""
+        return self.is_superuser or self.is_staff or self.is_agency or self.is_ministry
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", _("login")
+    LOGIN_FAILED = "login_failed", _("failed login")
+    LOCKOUT = "lockout", _("lockout")
+    LOGOUT = "logout", _("logout")
+    SECOND_FACTOR = "second_factor", _("second factor")
+    REAUTHENTICATION = "reauthentication", _("re-authentication")
+    PASSWORD_CHANGE = "password_change", _("password change")
+    PASSWORD_RESET = "password_reset", _("password reset")
+    EXPORT = "export", _("export")
+    DOWNLOAD = "download", _("download")
+    PREVIEW = "preview", _("preview")
+    DISCARD = "discard", _("discard")
+    AMENDMENT = "amendment", _("amendment")
+    CONFIRMATION = "confirmation", _("confirmation")
+    MONEY_CHANGE = "money_change", _("money change")
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCESS = "success", _("success")
+    FAILURE = "failure", _("failure")
+
+
+class AppendOnlyError(Exception):
+    """An audit entry, once written, is neither changed nor deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """One security-relevant event: who did what to which object, from where, and how it ended.
+
+    Append-only: written through accounts.services.record_audit, never changed or deleted by the application.
+    """
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        verbose_name=_("actor"),
+        help_text=_("Empty when nobody was logged in, as on a failed login."),
+    )
+    actor_name = models.CharField(
+        _("actor name"),
+        max_length=150,
+        blank=True,
+        help_text=_("The username at the time, or the username tried on a failed login."),
+    )
+    action = models.CharField(_("action"), max_length=30, choices=AuditAction.choices)
+    object_type = models.CharField(
+        _("object type"), max_length=100, blank=True, help_text=_("App and model, e.g. allocation.allocationrun.")
+    )
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=AuditOutcome.choices)
+    detail = models.TextField(_("detail"), blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ("-at", "-pk")
+        indexes = [models.Index(fields=["object_type", "object_id"], name="auditentry_object")]
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be deleted")

@@ -14,17 +14,26 @@ from grants.models import HousingType, TrancheTargetGroup, Window
 
 from .models import Application, AttachmentKind, Construction, Permanence, UnitLine
 from .services import UnitLineData
+from .validators import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    validate_ascii_digits,
+    validate_multiline_text,
+    validate_plausible_date,
+    validate_single_line_text,
+)
 
 LINE_ERROR_KEY = re.compile(r"lines-(?P<index>\d+)-(?P<field>\w+)")
 
 
 # Amounts as people write them: 7000, 7000,50, 7.000, 7.000,50, € 1.234.567 and 7000.50. Anything else is
-# refused rather than guessed: with a thousands dot, "7.000" would otherwise silently become seven euros.
+# refused rather than guessed: with a thousands dot, "7.000" would otherwise silently become seven euros. Digits
+# are 0 to 9 only: \d would also match the digits of other scripts, which Decimal reads as numbers.
 EURO_FORMATS = (
-    (re.compile(r"\d{1,3}(\.\d{3})+(,\d{1,2})?"), lambda v: v.replace(".", "").replace(",", ".")),
-    (re.compile(r"\d+(,\d{1,2})?"), lambda v: v.replace(",", ".")),
-    (re.compile(r"\d+(\.\d{1,2})?"), lambda v: v),
-    (re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?"), lambda v: v.replace(",", "")),
+    (re.compile(r"[0-9]{1,3}(\.[0-9]{3})+(,[0-9]{1,2})?"), lambda v: v.replace(".", "").replace(",", ".")),
+    (re.compile(r"[0-9]+(,[0-9]{1,2})?"), lambda v: v.replace(",", ".")),
+    (re.compile(r"[0-9]+(\.[0-9]{1,2})?"), lambda v: v),
+    (re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,2})?"), lambda v: v.replace(",", "")),
 )
 
 
@@ -39,6 +48,24 @@ class EuroField(forms.DecimalField):
             if pattern.fullmatch(text):
                 return super().to_python(("-" if negative else "") + normalise(text))
         raise ValidationError(_("Write the amount in euros, for example 7.000 or 7000,50."), code="invalid")
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number in the digits 0 to 9; IntegerField would also read ٧٠ as 70 and 70.0 as 70."""
+
+    def to_python(self, value):
+        if value not in self.empty_values:
+            validate_ascii_digits(str(value).strip().removeprefix("-"))
+        return super().to_python(value)
+
+
+def _date_field(name: str) -> forms.DateField:
+    return Application._meta.get_field(name).formfield(
+        validators=[validate_plausible_date],
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": f"{EARLIEST_YEAR}-01-01", "max": f"{LATEST_YEAR}-12-31"}, format="%Y-%m-%d"
+        ),
+    )
 
 
 def _label(model, field: str) -> str:
@@ -74,15 +101,13 @@ class ApplicationForm(NldsForm):
 
     optional_fields = ("description", "planned_start", "planned_completion")
     window = forms.ModelChoiceField(queryset=Window.objects.none(), label=_label(Application, "window"))
-    project_name = Application._meta.get_field("project_name").formfield()
-    location = Application._meta.get_field("location").formfield()
-    description = Application._meta.get_field("description").formfield(widget=forms.Textarea(attrs={"rows": 4}))
-    planned_start = Application._meta.get_field("planned_start").formfield(
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    project_name = Application._meta.get_field("project_name").formfield(validators=[validate_single_line_text])
+    location = Application._meta.get_field("location").formfield(validators=[validate_single_line_text])
+    description = Application._meta.get_field("description").formfield(
+        widget=forms.Textarea(attrs={"rows": 4}), validators=[validate_multiline_text]
     )
-    planned_completion = Application._meta.get_field("planned_completion").formfield(
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    planned_start = _date_field("planned_start")
+    planned_completion = _date_field("planned_completion")
 
     def __init__(self, *args, windows: QuerySet[Window], **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,7 +154,7 @@ class UnitLineForm(NldsForm):
         choices=Construction.choices, initial=Construction.NEW_BUILD, label=_label(UnitLine, "construction")
     )
     # The upper bound keeps units × maximum per unit inside the money column; no project comes near it.
-    units = forms.IntegerField(
+    units = WholeNumberField(
         required=False, max_value=100_000, label=_label(UnitLine, "units"), widget=forms.NumberInput(attrs={"step": 1})
     )
     requested_amount = EuroField(
@@ -239,10 +264,23 @@ class AttachmentForm(NldsForm):
         widget=forms.FileInput(attrs={"accept": ".pdf,.xlsx,.docx"}),
     )
 
+    def __init__(self, *args, refusal: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        # Why the upload was stopped before the file was all in (applications.uploads): said instead of "required".
+        self.refusal = refusal
+        if refusal:
+            self.fields["file"].required = False
+
+    def clean_file(self):
+        if self.refusal:
+            raise ValidationError(self.refusal, code="too_large")
+        return self.cleaned_data["file"]
+
 
 class WithdrawForm(NldsForm):
     reason = forms.CharField(
         required=False,
         label=_("Reason for withdrawing"),
         widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_multiline_text],
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TextIO
 
 from django.core.exceptions import ValidationError
@@ -15,15 +17,32 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
+from accounts.spreadsheets import unquoted_cell
 from grants.models import HousingType, Municipality, Tranche, Window
 
 from .models import Application, InformationRequest, Permanence, Status, StatusChange, UnitLine
 from .selectors import EXCHANGE_COLUMNS, INFORMATION_COLUMNS, INSTANT_SEPARATOR, own_completion_time
 from .services import UnitLineData, unit_line_errors
+from .validators import (
+    validate_ascii_digits,
+    validate_plausible_date,
+    validate_single_line_text,
+    without_control_characters,
+)
 
 logger = logging.getLogger(__name__)
 
 YES_NO = {"yes": True, "no": False}
+# Euros with a decimal point, digits 0 to 9 only: Decimal would also read 7_000, 7e3 and ٧٠٠٠.
+AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+
+
+def _is_valid(validator, value) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass
@@ -39,12 +58,22 @@ class _ImportedApplication:
     information: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
+def _parse_instant(text: str) -> datetime | None:
+    """An ISO 8601 instant, or None; also None for a well-formed impossible one such as 2023-02-30."""
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return None
+
+
 def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[list[str], dict]:
     problems: list[str] = []
     parsed: dict = {}
     reference = (row["reference"] or "").strip()
     if not reference or len(reference) > 30:
         problems.append(gettext("reference must be 1 to 30 characters"))
+    elif not _is_valid(validate_single_line_text, reference):
+        problems.append(gettext("reference contains control characters (such as a NUL character)"))
     parsed["reference"] = reference
     code = (row["municipality_code"] or "").strip()
     parsed["municipality_id"] = lookups["municipalities"].get(code)
@@ -56,7 +85,9 @@ def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[li
     parsed["project_name"] = (row["project_name"] or "").strip()
     if not parsed["project_name"] or len(parsed["project_name"]) > 200:
         problems.append(gettext("project_name must be 1 to 200 characters"))
-    received_at = parse_datetime((row["received_at"] or "").strip())
+    elif not _is_valid(validate_single_line_text, parsed["project_name"]):
+        problems.append(gettext("project_name contains control characters (such as a NUL character)"))
+    received_at = _parse_instant((row["received_at"] or "").strip())
     if received_at is None or received_at.tzinfo is None:
         problems.append(
             gettext("received_at %(value)r is not an ISO 8601 instant with an offset") % {"value": row["received_at"]}
@@ -80,17 +111,13 @@ def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[li
         flags[column] = YES_NO.get((row[column] or "").strip())
         if flags[column] is None:
             problems.append(gettext("%(column)s must be yes or no") % {"column": column})
-    try:
-        units = int(row["units"])
-    except (TypeError, ValueError):
-        units = None
+    units_text = (row["units"] or "").strip()
+    units = int(units_text) if _is_valid(validate_ascii_digits, units_text) else None
     if units is None or units <= 0:
         problems.append(gettext("units must be a whole number of at least 1, not %(value)r") % {"value": row["units"]})
-    try:
-        amount = Decimal((row["requested_amount"] or "").strip())
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount.as_tuple().exponent < -2:
+    amount_text = (row["requested_amount"] or "").strip()
+    amount = Decimal(amount_text) if AMOUNT.fullmatch(amount_text) else None
+    if amount is None:
         problems.append(
             gettext("requested_amount must be an amount in euros such as 7000.00, not %(value)r")
             % {"value": row["requested_amount"]}
@@ -115,11 +142,15 @@ def _parse_import_row(row: dict, *, tranche: Tranche, lookups: dict) -> tuple[li
 def _parse_instants(row: dict, column: str) -> tuple[list[str], list[datetime]]:
     problems, instants = [], []
     for text in (row.get(column) or "").split(INSTANT_SEPARATOR):
-        instant = parse_datetime(text.strip())
+        instant = _parse_instant(text.strip())
         if instant is None or instant.tzinfo is None:
             problems.append(
                 gettext("%(column)s %(value)r is not an ISO 8601 instant with an offset")
                 % {"column": column, "value": text.strip()}
+            )
+        elif not _is_valid(validate_plausible_date, instant):
+            problems.append(
+                gettext("%(column)s %(value)s is not between 2000 and 2100") % {"column": column, "value": instant}
             )
         else:
             instants.append(instant)
@@ -214,6 +245,22 @@ def _existing_references(references: list[str]) -> set[str]:
     return found
 
 
+def _unreadable(reader: csv.DictReader, error: csv.Error) -> ValidationError:
+    # line_num counts the lines read whole; the one that failed is the next.
+    row = reader.line_num + 1
+    return ValidationError(
+        gettext("row %(row)s: the file cannot be read as CSV (%(error)s)") % {"row": row, "error": error}
+    )
+
+
+def _rows(reader: csv.DictReader) -> Iterator[dict]:
+    """The reader's rows; one the csv module cannot read, such as a field above its size limit, rejects the file."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise _unreadable(reader, error) from None
+
+
 @transaction.atomic
 def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -> int:
     """Import submitted applications from CSV (one row per unit line) as eligible; all rows or none.
@@ -225,8 +272,13 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
     "row N: ..." message per problem. Returns the number of applications imported.
     """
     tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
+    # The file's name goes into the audit trail.
+    source = without_control_characters(source)
     reader = csv.DictReader(stream)
-    columns = list(reader.fieldnames or [])
+    try:
+        columns = list(reader.fieldnames or [])
+    except csv.Error as error:
+        raise _unreadable(reader, error) from None
     header_problems = _header_problems(columns)
     if header_problems:
         raise ValidationError(header_problems)
@@ -238,10 +290,12 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
     }
     errors: list[str] = []
     applications: dict[str, _ImportedApplication] = {}
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(_rows(reader), start=2):
         if None in row or None in row.values():
             errors.append(gettext("row %(row)s: expected %(n)s columns") % {"row": number, "n": len(columns)})
             continue
+        # Text our export quoted against spreadsheet formulas (accounts.spreadsheets) reads back as it was.
+        row = {column: unquoted_cell(value) for column, value in row.items()}
         problems, parsed = _parse_import_row(row, tranche=tranche, lookups=lookups)
         application = applications.get(parsed["reference"])
         if application is None and not problems:

@@ -21,7 +21,8 @@ def can_apply(user) -> Verdict:
 
 
 def can_view(user, application: Application) -> Verdict:
-    if is_own(user, application) or user.is_agency or user.is_ministry:
+    """In the portal: the applying municipality only. Agency staff read received applications in the back office."""
+    if is_own(user, application):
         return True, ""
     return False, _("This application belongs to another municipality.")
 

@@ -22,6 +22,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.spreadsheets import safe_cell
 from grants.models import RankingInstant, Tranche, decimal_text
 from grants.templatetags.instants import format_instant
 
@@ -29,9 +30,12 @@ from .models import Application, Attachment, InformationRequest, Status, UnitLin
 
 
 def applications_visible_to(*, user) -> QuerySet[Application]:
+    """The portal's applications: those of the user's own municipality, drafts included, and nobody else's.
+
+    Agency staff see applications from submission on, in the back office (applications_for_back_office); the
+    ministry sees totals, never an application or its documents.
+    """
     qs = Application.objects.select_related("municipality", "tranche", "window")
-    if user.is_agency or user.is_ministry:
-        return qs
     if user.is_municipal:
         return qs.filter(municipality_id=user.municipality_id)
     return qs.none()
@@ -51,11 +55,13 @@ def _line_total(field: str, output_field):
 def applications_for_back_office(*, user) -> QuerySet[Application]:
     """Received applications with units_total and amount_requested, for the agency's lists.
 
-    Drafts are the municipality's own and stay out. The totals are subqueries, not joins, so that filtering
-    on unit lines (e.g. by target group) cannot multiply them.
+    Only agency staff see them. Drafts are the municipality's own and stay out. The totals are subqueries, not
+    joins, so that filtering on unit lines (e.g. by target group) cannot multiply them.
     """
+    if not user.is_agency:
+        return Application.objects.none()
     return (
-        applications_visible_to(user=user)
+        Application.objects.select_related("municipality", "tranche", "window")
         .submitted()
         .annotate(
             units_total=Coalesce(_line_total("units", IntegerField()), Value(0)),
@@ -228,7 +234,7 @@ def application_rows(*, tranche: Tranche) -> Iterator[dict[str, str]]:
     """The tranche's submitted applications in the exchange format, one row per unit line, in receipt order.
 
     The rows have the columns of exchange_columns: the information columns carry only answered requests,
-    the ones that count for the ranking.
+    the ones that count for the ranking. Text a spreadsheet would take for a formula is quoted (safe_cell).
     """
     requests: dict[int, list[InformationRequest]] = {}
     for request in _answered_information_requests(tranche=tranche).order_by("application_id", "requested_at", "id"):
@@ -264,4 +270,4 @@ def application_rows(*, tranche: Tranche) -> Iterator[dict[str, str]]:
             answered = requests.get(application_id, [])
             row["information_requested_at"] = _instants_text([request.requested_at for request in answered])
             row["information_received_at"] = _instants_text([request.answered_at for request in answered])
-        yield row
+        yield {column: safe_cell(value) for column, value in row.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from grants.models import HousingType, Tranche
@@ -24,6 +26,7 @@ from grants.selectors import open_tranches
 from grants.templatetags.instants import format_instant
 
 from . import permissions, selectors, services
+from .case_file import case_file
 from .forms import (
     ApplicationForm,
     AttachmentForm,
@@ -33,6 +36,7 @@ from .forms import (
     initial_unit_lines,
 )
 from .models import Application, Attachment, Permanence, Status
+from .uploads import SizeLimitUploadHandler, too_large_message
 
 HOME_APPLICATIONS = 10
 LIST_PAGE_SIZE = 25
@@ -201,6 +205,7 @@ def _detail_context(request, application: Application, *, attachment_form: Attac
         "may_edit": may_edit,
         "may_withdraw": application.is_withdrawable and permissions.can_withdraw(user, application)[0],
         "attachment_form": attachment_form or (AttachmentForm() if may_edit else None),
+        "case_file": case_file(application, user),
     }
 
 
@@ -210,12 +215,22 @@ def application_detail(request, public_id):
     return render(request, "portal/application_detail.html", _detail_context(request, application))
 
 
+@csrf_exempt
 @login_required
 @require_POST
 def attachment_upload(request, public_id):
+    # The size limit must be in place before anything reads the body, and the CSRF check reads it: that check
+    # follows in _attachment_upload, with the limit installed.
+    limit = SizeLimitUploadHandler(request, limit=settings.ATTACHMENT_MAX_BYTES)
+    request.upload_handlers.insert(0, limit)
+    return _attachment_upload(request, public_id, limit)
+
+
+@csrf_protect
+def _attachment_upload(request, public_id, limit: SizeLimitUploadHandler):
     application = _visible_application(request.user, public_id)
     _require(permissions.can_edit(request.user, application))
-    form = AttachmentForm(request.POST, request.FILES)
+    form = AttachmentForm(request.POST, request.FILES, refusal=too_large_message() if limit.exceeded else "")
     if form.is_valid():
         try:
             attachment = services.add_attachment(

@@ -1,10 +1,12 @@
 """Settings, read from the environment.
 
-Without any environment the service runs embedded: SQLite, Celery tasks executed eagerly, DEBUG on.
-With DATABASE_URL and REDIS_URL set it runs on PostgreSQL, Redis and real Celery worker and beat
+Without any environment the service runs with DEBUG off and needs SECRET_KEY; DEBUG=1 (as `make run` and
+the tests set it) gives the embedded defaults: SQLite, Celery tasks executed eagerly. With DATABASE_URL and
+REDIS_URL set it runs on PostgreSQL, Redis and real Celery worker and beat
 processes. See docs/operations.md for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -16,7 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a production host that forgets the variable must not show tracebacks.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="embedded-only-not-a-secret" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -34,6 +37,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "two_factor",
+    "axes",
     # The stages of a grant's life, each depending only on those above it (docs/architecture.md).
     "accounts",
     "grants",
@@ -41,20 +49,26 @@ INSTALLED_APPS = [
     "allocation",
     "realisation",
     "ministry",
+    "notifications",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that it can turn a locked-out login into the lockout page (docs/security.md).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -71,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.notifications",
             ],
         },
     },
@@ -85,10 +100,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every attempt while the username or the address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
@@ -117,8 +138,6 @@ STORAGES = {
 
 # Attachments: what the content must be, not what the file name says.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -138,6 +157,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Every night at 02:30 in CELERY_TIMEZONE (Europe/Amsterdam), besides the refresh after each allocation.
     "refresh-totals-nightly": {"task": "ministry.tasks.refresh_totals", "schedule": crontab(hour=2, minute=30)},
+    # Every quarter of an hour: decide the reminders due and send what is pending (docs/notifications.md). The
+    # weekly digest falls due on Monday at 08:00 and the reminders of a day at 09:00, which a sweep then finds.
+    "send-reminders": {"task": "notifications.tasks.sweep_reminders", "schedule": crontab(minute="*/15")},
 }
 
 REST_FRAMEWORK = {
@@ -157,16 +179,40 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and its documentation page are for logged-in users only (config/urls.py).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+# Idle time after which a session ends; accounts.middleware.SessionActivityMiddleware moves the end on while the
+# session is used. A confirmation asks the password again when it was entered longer than
+# REAUTHENTICATION_AGE ago. Both in seconds (docs/security.md).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
+REAUTHENTICATION_AGE = env.int("REAUTHENTICATION_AGE", default=15 * 60)
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username, and separately an address, is
+# locked out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures are not forgotten at a successful login: that would reset the count of every username tried from the
+# same address, so one valid account would allow endless guessing at others. Logins go to the audit log instead.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# The client's address, for the lockout and the audit log: the connecting one, or, when the proxy in front replaces
+# X-Forwarded-For with the address it sees (TRUST_X_FORWARDED_FOR=1), that header's single address.
+if env.bool("TRUST_X_FORWARDED_FOR", default=False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = 0
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone who reaches the web server.
+    # Gunicorn sets the scheme from that header only for the proxy in FORWARDED_ALLOW_IPS (docker/gunicorn.conf.py).
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGGING = {
@@ -179,5 +225,51 @@ LOGGING = {
     "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail (docs/notifications.md). EMAIL_URL sets backend and server at once, e.g.
+# smtp+tls://user:password@smtp.example.nl:587; else EMAIL_HOST and its companions choose SMTP. Without either,
+# mail is written to the console, as the embedded run wants.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@thuisfonds.example")
+# The address of the service as users reach it, for the links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Uploads, exports and input (docs/security.md) -------------------------------------------------------
+
+# Form fields without files; attachments are limited while they stream in (applications/uploads.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# XLSX and DOCX are zip archives: what they may unpack to, so that a small archive bomb is refused.
+ATTACHMENT_ARCHIVE_MAX_BYTES = env.int("ATTACHMENT_ARCHIVE_MAX_BYTES", default=200 * 1024 * 1024)
+ATTACHMENT_ARCHIVE_MAX_ENTRIES = env.int("ATTACHMENT_ARCHIVE_MAX_ENTRIES", default=1000)
+# ClamAV's clamd: a Unix socket path or tcp://host:port. Empty: attachments are not scanned.
+CLAMAV_SOCKET = env.str("CLAMAV_SOCKET", default="")
+CLAMAV_TIMEOUT = env.int("CLAMAV_TIMEOUT", default=30)
+
+# Scripts only from our own static files; inline styles remain for the admin's ranked list, the HTML decision
+# letter and the API documentation page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

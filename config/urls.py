@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from accounts.urls import two_factor_urls
 
 # Back-office pages that moved to the app of their stage (docs/architecture.md); old links keep working.
 MOVED_ADMIN_PAGES = {
@@ -25,10 +28,19 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("accounts.urls")),
+    path("account/two-factor/", include(two_factor_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # For logged-in users only (SERVE_PERMISSIONS); the page sends anonymous visitors to the login. The split view
+    # serves Swagger UI's start script as a file, which the Content-Security-Policy allows, instead of inline.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("decisions/", include("allocation.urls")),
     path("ministerie/", include("ministry.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("ministry.api")),
     path("", include("realisation.urls")),
     path("", include("applications.urls")),

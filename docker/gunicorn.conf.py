@@ -8,5 +8,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 accesslog = "-"
 errorlog = "-"
-# Only the TLS proxy may tell gunicorn the client address and scheme; set its address in FORWARDED_ALLOW_IPS.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Only the TLS proxy may tell gunicorn the client's scheme (X-Forwarded-Proto, from which Django knows a request
+# came over HTTPS); set its addresses in FORWARDED_ALLOW_IPS. The container itself stays trusted, so that the
+# health check (docker/healthcheck.py) is not redirected to HTTPS.
+proxies = [address.strip() for address in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if address.strip()]
+forwarded_allow_ips = ",".join(["127.0.0.1", *(address for address in proxies if address != "127.0.0.1")])

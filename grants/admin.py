@@ -129,15 +129,39 @@ def add_tranche_page(page: TranchePage) -> None:
 
 
 class HistoryWithoutRevertAdmin(SimpleHistoryAdmin):
-    """History to read, not to restore: a restored version would bypass the services and the receipt counter."""
+    """History to read, not to restore: a restored version would bypass the services and the receipt counter.
+
+    Only objects the changelist shows have a history here.
+    """
 
     def revert_disabled(self, request, obj=None):
         return True
 
+    def _require_listed(self, request, object_id: str) -> None:
+        # simple_history would fall back on the stored versions of an object the queryset leaves out, such as a
+        # municipality's draft.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_listed(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
             raise PermissionDenied
+        self._require_listed(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Without change permission every field of a version is read-only, as on Django's change page.
+        # simple_history builds the version page's form without that check, and a non-editable field in the
+        # fieldsets (an application's receipt number) then failed the page.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None or self.has_change_permission(request, obj):
+            return readonly
+        fields = (field.name for field in [*self.opts.concrete_fields, *self.opts.many_to_many])
+        return [*readonly, *(name for name in fields if name not in readonly)]
 
 
 class ReferenceDataAdmin(admin.ModelAdmin):

@@ -1,4 +1,5 @@
-"""Dashboard tables as CSV and XLSX files: numbers stay numbers, so a spreadsheet can compute with them."""
+"""Dashboard tables as CSV and XLSX files: numbers stay numbers, so a spreadsheet can compute with them, and
+text is never read as a formula (accounts.spreadsheets)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+
+from accounts.spreadsheets import safe_cell, safe_row
 
 from .dashboard import COUNT, MONEY, YEAR, Table
 
@@ -31,9 +34,9 @@ def _plain(value: Any) -> Any:
 def table_csv(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(table.headers)
+    writer.writerow(safe_row(table.headers))
     for record in table.records:
-        writer.writerow(["" if cell.value is None else _plain(cell.value) for cell in record])
+        writer.writerow(["" if cell.value is None else safe_cell(_plain(cell.value)) for cell in record])
     # The byte order mark tells spreadsheet programs the file is UTF-8 (province names such as Fryslân).
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -42,9 +45,9 @@ def table_xlsx(table: Table) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = table.code[:31]
-    sheet.append(table.headers)
+    sheet.append(safe_row(table.headers))
     for record in table.records:
-        sheet.append([_plain(cell.value) for cell in record])
+        sheet.append([safe_cell(_plain(cell.value)) for cell in record])
     for index, column in enumerate(table.columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(12, len(str(column.label)) + 2)

@@ -4,10 +4,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 from django.db import connection
+from django.test import Client
 
 from config.celery import app as celery_app
 from grants.services import load_reference_data
 from ministry.services import load_published_figures
+from tests.factories import pass_second_factor
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,6 +50,26 @@ def _fast_password_hashing():
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     get_hashers.cache_clear()
     get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_login_lockout():
+    # Client.login() and authenticate() without a request cannot pass django-axes; tests/accounts turns it on.
+    django_settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def _staff_logins_include_the_second_factor(monkeypatch):
+    # client.login() and force_login() stand for a completed login, which for staff includes the second factor.
+    # Tests of the second factor itself log in through the login page.
+    password_only = Client._login
+
+    def login(client, user, backend=None):
+        password_only(client, user, backend)
+        if user.needs_second_factor:
+            pass_second_factor(client, user)
+
+    monkeypatch.setattr(Client, "_login", login)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import factory
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
 from applications.models import Application, Permanence, Status, StatusChange, UnitLine
@@ -48,6 +50,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def pass_second_factor(client, user) -> TOTPDevice:
+    """Mark the client's session as verified by the user's authenticator app, as the second-factor page does."""
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="default", defaults={"confirmed": True})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
 
 
 class SchemeFactory(factory.django.DjangoModelFactory):

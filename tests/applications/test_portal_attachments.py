@@ -139,11 +139,11 @@ def test_owner_downloads_the_stored_bytes_as_attachment(editor, draft):
     assert "plan" in response["Content-Disposition"]
 
 
-def test_agency_staff_may_download(editor):
+def test_agency_staff_download_in_the_back_office_not_in_the_portal(editor):
     application = ApplicationFactory(municipality=editor.municipality, submitted=True)
     attachment = _attach(application, editor)
     response = client_for(UserFactory(assessor=True)).get(url("attachment_download", application, attachment.pk))
-    assert response.status_code == 200
+    assert response.status_code == 404
 
 
 def test_other_municipality_cannot_download(editor, draft):

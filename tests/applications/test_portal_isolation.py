@@ -137,9 +137,9 @@ def test_closed_tranche_takes_no_new_drafts(owner):
     assert not Application.objects.exists()
 
 
-def test_agency_staff_may_view_but_not_edit(application):
+def test_agency_staff_neither_view_nor_edit_in_the_portal(application):
     assessor = UserFactory(assessor=True)
     client = client_for(assessor)
     Application.objects.filter(pk=application.pk).update(status=Status.INFORMATION_REQUESTED)
-    assert client.get(url("application_detail", application)).status_code == 200
-    assert client.get(url("application_edit", application)).status_code == 403
+    assert client.get(url("application_detail", application)).status_code == 404
+    assert client.get(url("application_edit", application)).status_code == 404
