@@ -17,7 +17,8 @@ RANKS = {
     "allocation": 3,
     "realisation": 4,
     "ministry": 5,
-    "demo": 6,
+    "notifications": 6,
+    "demo": 7,
 }
 # Modules that must stay free of Django: the ranking and allocation rules, tested and benchmarked on their own.
 PURE_MODULES = {"allocation.engine", "allocation.ranking"}
