@@ -14,11 +14,12 @@ from typing import TextIO
 from django.db.models import FilteredRelation, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.spreadsheets import safe_row
 from applications.models import Application, Status
 from grants.models import RankingInstant, Tranche, Window, decimal_text
 
 from .engine import WindowInput, WindowResult, allocate, passing_skipped
-from .models import AllocationLine, AllocationRun, Decision, LotterySeed, RunStatus
+from .models import AllocationLine, AllocationRun, Decision, LotterySeed, RunKind, RunStatus
 from .ranking import Candidate
 
 
@@ -266,6 +267,11 @@ def allocate_from_rules(*, rules: dict, inputs: list[WindowInput]) -> list[Windo
 
 def reproduce_run(*, run: AllocationRun) -> list[WindowResult]:
     """Redo a run from nothing but its stored inputs and rules, as an auditor would."""
+    if run.kind == RunKind.SUPPLEMENTARY:
+        # Imported here: allocation.budget builds on this module. A supplementary run keeps the initial ranks.
+        from .budget import reproduce_supplementary
+
+        return reproduce_supplementary(run=run)
     candidates: dict[str, list[Candidate]] = {}
     for item in run.inputs:
         candidates.setdefault(item["window"], []).append(
@@ -417,25 +423,28 @@ def write_ranked_list_csv(*, run: AllocationRun, stream: TextIO) -> None:
     """
     writer = csv.writer(stream)
     writer.writerow(RANKED_LIST_COLUMNS)
+    # Names and reasons are text a spreadsheet must not read as a formula.
     for _, window_lines in groupby(run_lines(run=run), key=lambda line: line.window_id):
         lines = list(window_lines)
         for line, passes in zip(lines, passing_skipped(lines), strict=True):
             writer.writerow(
-                [
-                    line.window.code,
-                    line.rank,
-                    line.application.reference,
-                    line.application.municipality.code,
-                    line.application.municipality.name,
-                    line.category,
-                    "yes" if line.drawn else "no",
-                    decimal_text(line.requested),
-                    decimal_text(line.proposed),
-                    decimal_text(line.cumulative),
-                    line.outcome,
-                    line.reason,
-                    "yes" if passes else "no",
-                ]
+                safe_row(
+                    [
+                        line.window.code,
+                        line.rank,
+                        line.application.reference,
+                        line.application.municipality.code,
+                        line.application.municipality.name,
+                        line.category,
+                        "yes" if line.drawn else "no",
+                        decimal_text(line.requested),
+                        decimal_text(line.proposed),
+                        decimal_text(line.cumulative),
+                        line.outcome,
+                        line.reason,
+                        "yes" if passes else "no",
+                    ]
+                )
             )
 
 

@@ -1,8 +1,11 @@
-"""Writes on allocation: seal the lottery seed, preview, prepare, confirm and discard a run, the decision letters.
+"""Writes on allocation: seal the lottery seed, preview, prepare, confirm and discard a run; later decisions.
 
-Every step leaves an AllocationEvent (who, when, what). A preview is possible only after the tranche has closed
-and every application in it has been assessed, and only with the tranche's sealed seed: the first preview seals
-one the system draws, unless the seed of an external draw was entered and confirmed before.
+Every step on a run leaves an AllocationEvent (who, when, what); a decision on one case (issue_decision) leaves
+the decision chain and the application's StatusChange. The letters are made in allocation.decision_letters.
+
+A preview is possible only after the tranche has closed and every application in it has been assessed, and only
+with the tranche's sealed seed: the first preview seals one the system draws, unless the seed of an external draw
+was entered and confirmed before.
 """
 
 from __future__ import annotations
@@ -16,11 +19,9 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 from accounts.permissions import enforce
@@ -36,6 +37,7 @@ from .models import (
     AllocationReason,
     AllocationRun,
     Decision,
+    DecisionKind,
     DecisionOutcome,
     EventKind,
     LineOutcome,
@@ -49,17 +51,19 @@ from .selectors import ComputedAllocation, awaiting_assessment, compute_allocati
 logger = logging.getLogger(__name__)
 
 
-def _audit_text(message: str, **values) -> str:
+def audit_text(message: str, **values) -> str:
     """An audit detail in the site's language, whoever's language the request had, so the trail reads as one."""
     with translation.override(settings.LANGUAGE_CODE):
         return gettext(message) % values
 
 
-def _record(kind: str, *, tranche: Tranche, at: datetime, actor=None, window: Window | None = None, **fields) -> None:
+def record_event(
+    kind: str, *, tranche: Tranche, at: datetime, actor=None, window: Window | None = None, **fields
+) -> None:
     AllocationEvent.objects.create(kind=kind, tranche=tranche, window=window, actor=actor, at=at, **fields)
 
 
-def _lock(tranche_id: int) -> Tranche:
+def lock_tranche(tranche_id: int) -> Tranche:
     # The tranche row is the lock of everything allocation writes for it: seals, previews and confirmations of one
     # tranche happen one at a time.
     return Tranche.objects.select_for_update().prefetch_related("amendments").get(pk=tranche_id)
@@ -80,7 +84,7 @@ def enter_external_seed(
     if not 0 <= seed <= MAX_SEED:
         raise ValidationError({"seed": gettext("A seed is a whole number from 0 to %(max)s.") % {"max": MAX_SEED}})
     now = now or timezone.now()
-    tranche = _lock(tranche.pk)
+    tranche = lock_tranche(tranche.pk)
     current = LotterySeed.objects.filter(tranche=tranche).first()
     if current is not None and current.is_sealed:
         raise ValidationError(gettext("The lottery seed of this tranche is sealed and can no longer be changed."))
@@ -96,8 +100,8 @@ def enter_external_seed(
             "sealed_at": None,
         },
     )
-    detail = _audit_text(gettext_noop("External draw: %(reference)s"), reference=reference)
-    _record(EventKind.SEED_ENTERED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
+    detail = audit_text(gettext_noop("External draw: %(reference)s"), reference=reference)
+    record_event(EventKind.SEED_ENTERED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
     logger.info("external seed entered for %s by %s", tranche.slug, user)
     return lottery_seed
 
@@ -106,7 +110,7 @@ def enter_external_seed(
 def confirm_external_seed(*, tranche: Tranche, user, seed: int, now: datetime | None = None) -> LotterySeed:
     """Four eyes: a second agency user seals the external seed, typing it again from the draw's record."""
     now = now or timezone.now()
-    tranche = _lock(tranche.pk)
+    tranche = lock_tranche(tranche.pk)
     lottery_seed = LotterySeed.objects.filter(tranche=tranche).first()
     if lottery_seed is None:
         raise ValidationError(gettext("No seed of an external draw has been entered for this tranche."))
@@ -115,12 +119,12 @@ def confirm_external_seed(*, tranche: Tranche, user, seed: int, now: datetime | 
         raise ValidationError({"seed": gettext("This is not the seed that was entered; check the record of the draw.")})
     lottery_seed.sealed_by, lottery_seed.sealed_at = user, now
     lottery_seed.save(update_fields=["sealed_by", "sealed_at"])
-    detail = _audit_text(
+    detail = audit_text(
         gettext_noop("External draw: %(reference)s; entered by %(user)s."),
         reference=lottery_seed.external_reference,
         user=lottery_seed.entered_by,
     )
-    _record(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
+    record_event(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
     logger.info("external seed of %s sealed by %s", tranche.slug, user)
     return lottery_seed
 
@@ -137,8 +141,8 @@ def _sealed_seed(*, tranche: Tranche, user, now: datetime) -> int:
             sealed_by=user,
             sealed_at=now,
         )
-        detail = _audit_text(gettext_noop("Drawn by the system at the first preview."))
-        _record(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=lottery_seed.seed, detail=detail)
+        detail = audit_text(gettext_noop("Drawn by the system at the first preview."))
+        record_event(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=lottery_seed.seed, detail=detail)
         logger.info("seed of %s drawn and sealed at the first preview", tranche.slug)
     elif not lottery_seed.is_sealed:
         raise ValidationError(
@@ -178,7 +182,7 @@ def _preview(*, tranche: Tranche, window: Window | None, user, now: datetime) ->
     """Rank and allocate with the sealed seed once the tranche has closed and its applications are assessed."""
     if window is not None and window.tranche_id != tranche.pk:
         raise ValidationError({"window": gettext("This window is not part of the tranche.")})
-    tranche = _lock(tranche.pk)
+    tranche = lock_tranche(tranche.pk)
     _refuse_if_confirmed(tranche=tranche, window=window)
     _refuse_unless_closed_and_assessed(tranche=tranche, window=window, now=now)
     seed = _sealed_seed(tranche=tranche, user=user, now=now)
@@ -195,14 +199,14 @@ def preview_allocation(
     """
     now = now or timezone.now()
     computed = _preview(tranche=tranche, window=window, user=None, now=now)
-    _record(
+    record_event(
         EventKind.PREVIEWED,
         tranche=tranche,
         window=window,
         at=now,
         seed=computed.seed,
         ranked_list_sha256=computed.ranked_list_sha256,
-        detail=_audit_text(gettext_noop("Printed by the allocate command (account %(account)s)."), account=account),
+        detail=audit_text(gettext_noop("Printed by the allocate command (account %(account)s)."), account=account),
     )
     return computed
 
@@ -218,11 +222,29 @@ def prepare_allocation(
     enforce(permissions.can_prepare_allocation(user))
     now = now or timezone.now()
     computed = _preview(tranche=tranche, window=window, user=user, now=now)
-    seed = computed.seed
-    run = AllocationRun.objects.create(
+    run = store_run(computed=computed, user=user, now=now, kind=RunKind.INITIAL)
+    record_event(
+        EventKind.PREVIEWED,
         tranche=tranche,
         window=window,
-        seed=seed,
+        at=now,
+        actor=user,
+        run_public_id=run.public_id,
+        seed=run.seed,
+        ranked_list_sha256=run.ranked_list_sha256,
+        detail=audit_text(gettext_noop("Stored as a preview run.")),
+    )
+    logger.info("allocation run %s prepared by %s for %s (seed %s)", run.public_id, user, tranche.slug, run.seed)
+    return run
+
+
+def store_run(*, computed: ComputedAllocation, user, now: datetime, kind: str) -> AllocationRun:
+    """Store a computed allocation as a preview run with its lines, inputs and rules."""
+    run = AllocationRun.objects.create(
+        tranche=computed.tranche,
+        window=computed.window,
+        kind=kind,
+        seed=computed.seed,
         prepared_by=user,
         prepared_at=now,
         ceiling=computed.ceiling,
@@ -253,18 +275,6 @@ def prepare_allocation(
         ),
         batch_size=2000,
     )
-    _record(
-        EventKind.PREVIEWED,
-        tranche=tranche,
-        window=window,
-        at=now,
-        actor=user,
-        run_public_id=run.public_id,
-        seed=seed,
-        ranked_list_sha256=run.ranked_list_sha256,
-        detail=_audit_text(gettext_noop("Stored as a preview run.")),
-    )
-    logger.info("allocation run %s prepared by %s for %s (seed %s)", run.public_id, user, tranche.slug, seed)
     return run
 
 
@@ -274,7 +284,7 @@ def discard_allocation(*, run: AllocationRun, user, now: datetime | None = None)
     enforce(permissions.can_discard_allocation(user, run))
     run = AllocationRun.objects.select_for_update(of=("self",)).select_related("tranche", "window").get(pk=run.pk)
     enforce(permissions.can_discard_allocation(user, run))
-    _record(
+    record_event(
         EventKind.DISCARDED,
         tranche=run.tranche,
         window=run.window,
@@ -313,10 +323,140 @@ def _decision(line: AllocationLine, *, tranche: Tranche, decided_on: date) -> De
         decision_date=decided_on,
     )
     if decision.outcome != DecisionOutcome.REFUSED:
-        decision.start_construction_by = add_months(decided_on, tranche.months_to_start)
-        decision.complete_by = add_months(decided_on, tranche.months_to_complete)
-        decision.units_available_until = add_months(decision.complete_by, 12 * tranche.years_for_target_groups)
+        _set_obligations(decision, obligations=fresh_obligations(tranche=tranche, decided_on=decided_on))
     return decision
+
+
+OBLIGATION_FIELDS = ("start_construction_by", "complete_by", "units_available_until")
+
+
+def fresh_obligations(*, tranche: Tranche, decided_on: date) -> dict[str, date]:
+    """The deadlines of a grant decided on `decided_on`: start and completion, then the years for the target groups."""
+    complete_by = add_months(decided_on, tranche.months_to_complete)
+    return {
+        "start_construction_by": add_months(decided_on, tranche.months_to_start),
+        "complete_by": complete_by,
+        "units_available_until": add_months(complete_by, 12 * tranche.years_for_target_groups),
+    }
+
+
+def _set_obligations(decision: Decision, *, obligations: dict[str, date | None]) -> None:
+    for name in OBLIGATION_FIELDS:
+        setattr(decision, name, obligations[name])
+
+
+OUTCOME_STATUSES = {
+    DecisionOutcome.GRANTED: Status.GRANTED,
+    DecisionOutcome.PARTIALLY_GRANTED: Status.PARTIALLY_GRANTED,
+    DecisionOutcome.REFUSED: Status.REFUSED,
+    DecisionOutcome.WITHDRAWN: Status.GRANT_WITHDRAWN,
+}
+
+
+def _outcome(*, amount: Decimal, requested: Decimal, was_granted: bool) -> str:
+    if amount == requested:
+        return DecisionOutcome.GRANTED
+    if amount > 0:
+        return DecisionOutcome.PARTIALLY_GRANTED
+    return DecisionOutcome.WITHDRAWN if was_granted else DecisionOutcome.REFUSED
+
+
+def lock_current_decision(application: Application) -> Decision | None:
+    """Lock the application's tranche, then its decision in force (None before one); call inside a transaction.
+
+    Always in this order, as allocation runs lock them, so that two writes on the same tranche cannot deadlock.
+    """
+    list(Tranche.objects.select_for_update().filter(pk=application.tranche_id).values_list("pk", flat=True))
+    return (
+        Decision.objects.select_for_update(of=("self",))
+        .select_related("application__tranche", "application__municipality")
+        .filter(application_id=application.pk, is_current=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def issue_decision(
+    *,
+    application: Application,
+    kind: str,
+    amount: Decimal,
+    user,
+    explanation: str,
+    on: date | None = None,
+    over_commitment: Decimal = Decimal(0),
+    obligations_from: Decision | None = None,
+    run: AllocationRun | None = None,
+    reason: str = "",
+    requested: Decimal | None = None,
+) -> Decision:
+    """Issue a decision on one application that replaces the one in force, as part of the caller's transaction.
+
+    Locks the tranche (the lock of every allocation write for it, so a decision and a supplementary run never
+    interleave) and the decision in force. The outcome follows from `amount` against the amount requested:
+    granted, partially granted, or at 0 withdrawn when there was a grant before (also a withdrawn one) and
+    refused when there never was one. The obligation dates: those of `obligations_from` when given (a change of
+    the obligations), else those of the decision replaced when that was a grant (a lowered or raised grant keeps
+    its deadlines), else fresh ones counted from `on` as a run's decisions are (a grant replacing a refusal).
+
+    `run` and `reason` are for a supplementary run's grants; `over_commitment` for a grant on objection above
+    what the ceiling had left; `requested` for a change of units, which changes what the lines request (by default
+    the amount requested stays that of the decision replaced). The application's status follows
+    (applications.services.record_decision, which leaves the StatusChange); after commit the letter is made and the
+    totals refreshed (signals.decision_issued; a run's grants are announced by the run's confirmation instead).
+    """
+    on = on or timezone.localdate()
+    old = lock_current_decision(application)
+    if old is None:
+        raise ValidationError(gettext("This application has no decision yet; a later decision must replace one."))
+    requested = old.requested if requested is None else requested
+    if not Decimal(0) <= amount <= requested:
+        raise ValidationError(
+            {
+                "amount": gettext("The amount must lie between 0 and the amount requested, € %(requested)s.")
+                % {"requested": formats.number_format(requested, 2, use_l10n=True, force_grouping=True)}
+            }
+        )
+    was_granted = old.is_grant or old.outcome == DecisionOutcome.WITHDRAWN
+    outcome = _outcome(amount=amount, requested=requested, was_granted=was_granted)
+    new = Decision(
+        application_id=application.pk,
+        kind=kind,
+        run=run,
+        replaces=old,
+        outcome=outcome,
+        requested=requested,
+        amount=amount,
+        over_commitment=over_commitment,
+        reason=reason,
+        explanation=explanation,
+        decision_date=on,
+        decided_by=user,
+    )
+    if outcome in (DecisionOutcome.GRANTED, DecisionOutcome.PARTIALLY_GRANTED):
+        if obligations_from is not None:
+            source = {name: getattr(obligations_from, name) for name in OBLIGATION_FIELDS}
+        elif old.is_grant:
+            source = {name: getattr(old, name) for name in OBLIGATION_FIELDS}
+        else:
+            source = fresh_obligations(tranche=old.application.tranche, decided_on=on)
+        _set_obligations(new, obligations=source)
+    # Saved first: the constraint allows one decision in force per application.
+    old.is_current = False
+    old.save(update_fields=["is_current"])
+    new.save()
+    with translation.override(settings.LANGUAGE_CODE):
+        record_decision(
+            application=old.application,
+            user=user,
+            status=OUTCOME_STATUSES[outcome],
+            reason=explanation or str(DecisionKind(kind).label),
+        )
+    logger.info("decision %s (%s, %s) issued on %s", new.public_id, kind, outcome, old.application.reference)
+    if run is None:
+        # A run's grants are announced together when it is confirmed (signals.run_confirmed).
+        transaction.on_commit(partial(signals.decision_issued.send, sender=Decision, decision=new))
+    return new
 
 
 def _check_ceilings(*, tranche: Tranche, lines: list[AllocationLine], now: datetime) -> None:
@@ -350,9 +490,11 @@ def confirm_allocation(
     """
     enforce(permissions.can_confirm_allocation(user, run))
     now = now or timezone.now()
-    tranche = _lock(run.tranche_id)
+    tranche = lock_tranche(run.tranche_id)
     run = AllocationRun.objects.select_for_update().get(pk=run.pk)
     enforce(permissions.can_confirm_allocation(user, run))
+    if run.kind != RunKind.INITIAL:
+        raise ValidationError(gettext("A supplementary run is confirmed as a run of the reserve list."))
     _refuse_if_confirmed(tranche=tranche, window=run.window)
     _refuse_unless_closed_and_assessed(tranche=tranche, window=run.window, now=now)
     if not LotterySeed.objects.filter(tranche=tranche, seed=run.seed, sealed_at__isnull=False).exists():
@@ -383,7 +525,7 @@ def confirm_allocation(
                 status=DECISION_OUTCOMES[line.outcome],
                 reason=str(AllocationReason(line.reason).label),
             )
-    _record(
+    record_event(
         EventKind.CONFIRMED,
         tranche=tranche,
         window=run.window,
@@ -392,57 +534,10 @@ def confirm_allocation(
         run_public_id=run.public_id,
         seed=run.seed,
         ranked_list_sha256=run.ranked_list_sha256,
-        detail=_audit_text(gettext_noop("Decisions issued: %(count)s."), count=len(lines)),
+        detail=audit_text(gettext_noop("Decisions issued: %(count)s."), count=len(lines)),
     )
     logger.info("allocation run %s confirmed by %s: %s decisions", run.public_id, user, len(lines))
     transaction.on_commit(
         partial(signals.run_confirmed.send, sender=AllocationRun, run=run, generate_letters=generate_letters)
     )
     return run
-
-
-def render_decision_letter(*, decision: Decision) -> str:
-    """The decision letter (beschikking) as HTML, in Dutch."""
-    application = decision.application
-    lines = application.unit_lines.select_related("target_group", "housing_type")
-    with translation.override("nl"):
-        return render_to_string(
-            "allocation/decision_letter.html",
-            {
-                "decision": decision,
-                "application": application,
-                "municipality": application.municipality,
-                "tranche": decision.run.tranche,
-                "scheme": decision.run.tranche.scheme,
-                "lines": lines,
-                "units": sum(line.units for line in lines),
-                "reason": AllocationReason(decision.reason).label,
-            },
-        )
-
-
-def generate_decision_letter(*, decision_id: int) -> bool:
-    """Render and store one decision letter as HTML and PDF; False when it already exists."""
-    with transaction.atomic():
-        decision = (
-            Decision.objects.select_for_update(of=("self",))
-            .select_related("application__municipality", "run__tranche__scheme")
-            .get(pk=decision_id)
-        )
-        if decision.letter_pdf:
-            return False
-        # WeasyPrint takes half a second to import; only letter generation needs it.
-        from weasyprint import HTML
-
-        html = render_decision_letter(decision=decision)
-        name = f"beschikking-{decision.application.reference}"
-        decision.letter_html.save(f"{name}.html", ContentFile(html.encode("utf-8")), save=False)
-        decision.letter_pdf.save(f"{name}.pdf", ContentFile(HTML(string=html).write_pdf()), save=False)
-        decision.save(update_fields=["letter_html", "letter_pdf"])
-    return True
-
-
-def generate_decision_letters(*, run: AllocationRun) -> int:
-    """Letters for every decision of a run that has none yet; returns how many were made."""
-    pending = run.decisions.filter(letter_pdf="").values_list("pk", flat=True)
-    return sum(generate_decision_letter(decision_id=pk) for pk in list(pending))

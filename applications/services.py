@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import enforce
 from grants.models import HousingType, RentLimit, Tranche, TrancheTargetGroup, Window
 
-from . import permissions
+from . import permissions, uploads
 from .models import (
     ALLOWED_TRANSITIONS,
     DECIDED_STATUSES,
@@ -252,17 +252,40 @@ def _detect_content_type(uploaded_file) -> str | None:
     return kind.mime if kind else None
 
 
-@transaction.atomic
+# The content types that are zip archives: checked for what they unpack to.
+ARCHIVE_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def _refuse_viruses(uploaded_file, *, application: Application) -> None:
+    try:
+        virus = uploads.scan(uploaded_file)
+    except uploads.ScannerUnavailable as error:
+        logger.error("virus scanner unavailable for an attachment of application %s: %s", application.public_id, error)
+        raise ValidationError(
+            {"file": _("The file could not be checked for viruses just now. Try again later.")}
+        ) from None
+    if virus:
+        logger.warning("attachment for application %s refused: the scanner found %s", application.public_id, virus)
+        raise ValidationError(
+            {"file": _("The file contains a virus (%(name)s) and has been refused.") % {"name": virus}}
+        )
+
+
 def add_attachment(*, application: Application, user, kind: str, uploaded_file) -> Attachment:
+    """Check the file (kind, size, type by content, archive contents, viruses) and store it.
+
+    No transaction is held during the checks: the virus scan may take seconds. The record is a single insert.
+    """
     enforce(permissions.can_edit(user, application))
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": _("Choose the kind of document.")})
     if uploaded_file.size == 0:
         raise ValidationError({"file": _("The file is empty.")})
     if uploaded_file.size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            {"file": _("The file is larger than %(max)s MB.") % {"max": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}}
-        )
+        raise ValidationError({"file": uploads.too_large_message()})
     content_type = _detect_content_type(uploaded_file)
     name = uploaded_file.name.rsplit("/", 1)[-1]
     extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
@@ -272,6 +295,9 @@ def add_attachment(*, application: Application, user, kind: str, uploaded_file) 
         raise ValidationError(
             {"file": _("The file name says %(ext)s but the content is something else.") % {"ext": extension or "-"}}
         )
+    if content_type in ARCHIVE_TYPES and (problem := uploads.archive_problem(uploaded_file)):
+        raise ValidationError({"file": problem})
+    _refuse_viruses(uploaded_file, application=application)
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
@@ -496,3 +522,69 @@ def record_decision(*, application: Application, user, status: str, reason: str 
     _transition(application, to=status, actor=user, reason=reason)
     application.save()
     return application
+
+
+# --- after the grant ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitLineChange:
+    """One unit line before and after a change of its units after the grant."""
+
+    unit_line: UnitLine
+    units_before: int
+    units_after: int
+    requested_before: Decimal
+    requested_after: Decimal
+
+
+def requested_for_units(line: UnitLine, units: int) -> Decimal:
+    """The line's request for `units` at its own request per unit, rounded down to the cent."""
+    return Decimal(int(line.requested_amount * 100) * units // line.units).scaleb(-2)
+
+
+@transaction.atomic
+def change_units_after_grant(
+    *, application: Application, user, units: dict[int, int], reason: str
+) -> list[UnitLineChange]:
+    """Give a granted application's unit lines the units an approved change has them, and return what changed.
+
+    Called by the deciding service inside its transaction, which checks who may decide. Each line keeps its
+    request per unit, so its requested amount follows its units and its share of the grant with it. The lines'
+    history (HistoricalRecords) keeps the old and new values with the user and the reason. `units` maps every
+    unit line of the application to its new number of units, at least 1.
+    """
+    application = _locked(application)
+    if application.status not in (Status.GRANTED, Status.PARTIALLY_GRANTED):
+        raise ValidationError(_("Only the unit lines of a granted application can be changed after the grant."))
+    lines = list(application.unit_lines.select_for_update().order_by("pk"))
+    if set(units) != {line.pk for line in lines}:
+        raise ValueError(f"not the unit lines of application {application.pk}: {sorted(units)}")
+    if any(count < 1 for count in units.values()):
+        raise ValidationError(_("Each unit line keeps at least one unit."))
+    changes = []
+    for line in lines:
+        if units[line.pk] == line.units:
+            continue
+        change = UnitLineChange(
+            unit_line=line,
+            units_before=line.units,
+            units_after=units[line.pk],
+            requested_before=line.requested_amount,
+            requested_after=requested_for_units(line, units[line.pk]),
+        )
+        line.units, line.requested_amount = change.units_after, change.requested_after
+        line._history_user = user
+        # The history keeps a short reason; the full one is in the decision.
+        line._change_reason = reason[:100]
+        line.save(update_fields=["units", "requested_amount"])
+        changes.append(change)
+        logger.info(
+            "unit line %s of %s: %s -> %s units by %s",
+            line.pk,
+            application.public_id,
+            change.units_before,
+            change.units_after,
+            user,
+        )
+    return changes

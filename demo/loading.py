@@ -7,6 +7,7 @@ exists already is left as it is.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from weasyprint import HTML
 
 from accounts.models import AGENCY_ROLES, Role, User
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DEMO_PASSWORD = "thuisfonds-demo"
+# The authenticator key of every demo staff user (base32, as an authenticator app takes it): as public as the
+# password, so that the demo's second factor can be tried.
+DEMO_TOTP_SECRET = "THUISFONDSDEMOTOTPTHUISFONDSDEMO"
 DEMO_TRANCHE_SLUG = "rha-demo"
 
 
@@ -53,6 +58,9 @@ DEMO_USERS = (
     DemoUser("utrecht-redacteur", Role.MUNICIPAL_EDITOR, "Redacteur Utrecht", "GM0344"),
     DemoUser("utrecht-ondertekenaar", Role.MUNICIPAL_SIGNATORY, "Ondertekenaar Utrecht", "GM0344"),
     DemoUser("amsterdam-ondertekenaar", Role.MUNICIPAL_SIGNATORY, "Ondertekenaar Amsterdam", "GM0363"),
+    # Almere holds grants of the published 2022 tranche: its users walk a grant's life after the decision.
+    DemoUser("almere-ondertekenaar", Role.MUNICIPAL_SIGNATORY, "Ondertekenaar Almere", "GM0034"),
+    DemoUser("almere-controller", Role.MUNICIPAL_FINANCIAL_OFFICER, "Controller Almere", "GM0034"),
     DemoUser("rvo-beoordelaar", Role.AGENCY_ASSESSOR, "Beoordelaar RVO"),
     DemoUser("rvo-goedkeurder", Role.AGENCY_APPROVER, "Goedkeurder RVO"),
     DemoUser("bzk-analist", Role.MINISTRY_ANALYST, "Analist BZK"),
@@ -252,7 +260,8 @@ def demo_tranche_data(*, now: datetime, existing: Tranche | None) -> dict:
 
 def _sync_users() -> dict[str, User]:
     agency = sync_agency_group()
-    municipalities = {m.code: m for m in Municipality.objects.filter(code__in={"GM0344", "GM0363"})}
+    codes = {spec.municipality_code for spec in DEMO_USERS if spec.municipality_code}
+    municipalities = {m.code: m for m in Municipality.objects.filter(code__in=codes)}
     users = {}
     for spec in DEMO_USERS:
         is_agency = spec.role in AGENCY_ROLES
@@ -272,6 +281,12 @@ def _sync_users() -> dict[str, User]:
         user.save(update_fields=["password"])
         if is_agency:
             user.groups.add(agency)
+        if user.needs_second_factor:
+            TOTPDevice.objects.update_or_create(
+                user=user,
+                name="default",
+                defaults={"key": base64.b32decode(DEMO_TOTP_SECRET).hex(), "confirmed": True},
+            )
         users[spec.username] = user
     return users
 
@@ -355,6 +370,7 @@ def load_demo() -> DemoSummary:
 
 
 # --- published outcomes ---------------------------------------------------------------------------------
+
 
 def _published_rows(tranche: Tranche) -> list[dict[str, str]]:
     codes = list(Municipality.objects.values_list("code", flat=True))

@@ -1,4 +1,4 @@
-"""Reads of a tranche's applied and granted totals, summed by the database."""
+"""Reads of a tranche's applied and granted totals and of the certified accountability, summed by the database."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from allocation.models import GRANTED_OUTCOMES, Decision
 from applications.models import Application, Permanence, Status, UnitLine
-from grants.models import Tranche
+from grants.models import TargetGroup, Tranche
+from realisation.models import AccountabilityReport, AccountabilityStatus, AccountabilityUnits
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,74 @@ def tranche_totals(*, tranche: Tranche, at: datetime | None = None) -> TrancheTo
         units_by_target_group={row["target_group__code"]: row["units"] for row in by_group},
         units_by_national_group={row["target_group__national_group__code"]: row["units"] for row in by_national},
     )
+
+
+@dataclass(frozen=True)
+class ReportedYear:
+    """What the municipalities certified of one tranche's grants for one year (SiSa)."""
+
+    tranche: Tranche
+    year: int
+    reports_certified: int
+    amount_spent: Decimal
+    amount_spent_cumulative: Decimal
+    obligations_not_met: int
+    units_not_used: int
+    units_by_group: list[tuple[TargetGroup, int]]
+
+    @property
+    def units_realised(self) -> int:
+        return sum(units for _group, units in self.units_by_group)
+
+
+def accountability_per_tranche_and_year() -> list[ReportedYear]:
+    """The certified accountability reports summed per tranche and year, newest year first; four queries.
+
+    Spent in the year and to date, units realised by the end of the year per national target group, and how many
+    grants reported their obligations not met or their units not used for the target groups. Reports still being
+    prepared or awaiting certification do not count.
+    """
+    certified = AccountabilityReport.objects.filter(status=AccountabilityStatus.CERTIFIED)
+    rows = list(
+        certified.values("application__tranche", "year")
+        .annotate(
+            reports=Count("pk"),
+            spent=Sum("amount_spent"),
+            spent_to_date=Sum("amount_spent_cumulative"),
+            not_met=Count("pk", filter=Q(obligations_met=False)),
+            not_used=Count("pk", filter=Q(units_used_for_target_groups=False)),
+        )
+        .order_by()
+    )
+    units: dict[tuple[int, int], dict[int, int]] = {}
+    grouped_units = (
+        AccountabilityUnits.objects.filter(report__status=AccountabilityStatus.CERTIFIED)
+        .values("report__application__tranche", "report__year", "target_group")
+        .annotate(units=Sum("units_realised"))
+        .order_by()
+    )
+    for row in grouped_units:
+        key = (row["report__application__tranche"], row["report__year"])
+        units.setdefault(key, {})[row["target_group"]] = row["units"]
+    tranches = Tranche.objects.in_bulk({row["application__tranche"] for row in rows})
+    groups = TargetGroup.objects.in_bulk({group for by_group in units.values() for group in by_group})
+    reported = [
+        ReportedYear(
+            tranche=tranches[row["application__tranche"]],
+            year=row["year"],
+            reports_certified=row["reports"],
+            amount_spent=row["spent"],
+            amount_spent_cumulative=row["spent_to_date"],
+            obligations_not_met=row["not_met"],
+            units_not_used=row["not_used"],
+            units_by_group=sorted(
+                (
+                    (groups[group], count)
+                    for group, count in units.get((row["application__tranche"], row["year"]), {}).items()
+                ),
+                key=lambda item: item[0].name,
+            ),
+        )
+        for row in rows
+    ]
+    return sorted(reported, key=lambda item: (-item.year, item.tranche.scheme_id, -item.tranche.number))

@@ -1,6 +1,7 @@
-"""The ministry's read-only pages: dashboard, exports and the progress-letter paragraph.
+"""The ministry's read-only pages: dashboard, exports, the progress-letter paragraph and the certified accountability.
 
-They read stored totals only (ministry.dashboard, ministry.letter); who may see them is asked of
+They read stored totals only (ministry.dashboard, ministry.letter), except the over-commitment after objections,
+which the dashboard reads from the decisions in force (allocation.objections); who may see them is asked of
 ministry.permissions.can_view_totals.
 """
 
@@ -14,11 +15,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from allocation.objections import over_commitment_per_tranche
 from grants.models import Tranche
 
 from . import exports, letter
 from .dashboard import TABLES, dashboard
 from .permissions import can_view_totals
+from .selectors import accountability_per_tranche_and_year
 
 EXPORTS = {
     "csv": (exports.table_csv, exports.CSV_CONTENT_TYPE),
@@ -36,7 +39,11 @@ def _require_totals_access(user) -> None:
 @login_required
 def dashboard_page(request):
     _require_totals_access(request.user)
-    context = {"dashboard": dashboard(params=request.GET), "query": request.GET.urlencode()}
+    context = {
+        "dashboard": dashboard(params=request.GET),
+        "query": request.GET.urlencode(),
+        "over_commitment": over_commitment_per_tranche(),
+    }
     return render(request, "ministry/dashboard.html", context)
 
 
@@ -80,3 +87,12 @@ def progress_letter(request):
             paragraph=letter.progress_paragraph(figures) if figures else None,
         )
     return render(request, "ministry/progress_letter.html", context)
+
+
+@require_GET
+@login_required
+def accountability_page(request):
+    """The certified yearly accounts (SiSa) per tranche and year. Read from the reports themselves, not the stored
+    totals: one certified report per grant and year keeps them few."""
+    _require_totals_access(request.user)
+    return render(request, "ministry/accountability.html", {"reported": accountability_per_tranche_and_year()})

@@ -323,6 +323,9 @@ class ChangeRequest(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="approved") | Q(decision__isnull=False), name="change_request_approved_has_decision"
             ),
+            models.UniqueConstraint(
+                fields=["application", "kind"], condition=Q(status="submitted"), name="change_request_one_open_per_kind"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -381,6 +384,9 @@ class Reclaim(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("prepared_by")), name="reclaim_four_eyes"
+            ),
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(status="prepared"), name="reclaim_one_awaiting_confirmation"
             ),
             models.CheckConstraint(condition=Q(amount__gt=0, amount_per_unit__gt=0), name="reclaim_amount_positive"),
             models.CheckConstraint(

@@ -9,7 +9,7 @@ from accounts.permissions import Verdict
 from applications.models import Application, Status
 from applications.permissions import is_own
 
-from .models import Settlement
+from .models import AccountabilityReport, AccountabilityStatus, Settlement
 
 
 def _granted(application: Application) -> bool:
@@ -56,4 +56,35 @@ def can_discard_settlement(user, settlement: Settlement) -> Verdict:
         return False, _("Only agency staff can discard a prepared settlement.")
     if settlement.is_confirmed:
         return False, _("This settlement has already been confirmed and can no longer be changed.")
+    return True, ""
+
+
+# --- accountability (SiSa) ------------------------------------------------------------------------------
+
+ACCOUNTABILITY_PREPARERS = (Role.MUNICIPAL_EDITOR, Role.MUNICIPAL_SIGNATORY)
+
+
+def can_prepare_accountability(user, application: Application) -> Verdict:
+    """Prepare a grant's yearly accountability report: an editor or signatory of the municipality that holds it."""
+    if not is_own(user, application):
+        return False, _("Only the municipality that received the grant can account for it.")
+    if not _granted(application):
+        return False, _("Only a grant in force is accounted for.")
+    if user.role not in ACCOUNTABILITY_PREPARERS:
+        return False, _(
+            "An editor or signatory prepares the accountability report; the financial officer certifies it."
+        )
+    return True, ""
+
+
+def can_certify_accountability(user, report: AccountabilityReport) -> Verdict:
+    """Certify a prepared report: the financial officer of the same municipality, not the one who prepared it."""
+    if not is_own(user, report.application):
+        return False, _("Only the municipality that received the grant can account for it.")
+    if user.role != Role.MUNICIPAL_FINANCIAL_OFFICER:
+        return False, _("Only the financial officer of the municipality can certify an accountability report.")
+    if user.pk == report.prepared_by_id:
+        return False, _("You prepared this report; another person, the financial officer, must certify it.")
+    if report.status == AccountabilityStatus.CERTIFIED:
+        return False, _("This report has been certified and can no longer be changed.")
     return True, ""

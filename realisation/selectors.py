@@ -18,6 +18,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
@@ -27,7 +28,15 @@ from allocation.selectors import with_current_decision
 from applications.models import Application, Status, UnitLine
 from applications.selectors import applications_visible_to
 
-from .models import ProgressReport, ProgressStatus, RealisedUnits, SettlementStatus
+from .accountability import latest_certified_report
+from .models import (
+    AccountabilityReport,
+    ProgressReport,
+    ProgressStatus,
+    RealisedUnits,
+    ReclaimStatus,
+    SettlementStatus,
+)
 
 
 def _cents_down(amount: Fraction) -> Decimal:
@@ -48,10 +57,19 @@ class ComputedSettlement:
     report: ProgressReport | None
     amount_paid: Decimal
     lines: list[ComputedSettlementLine]
+    # The certified accountability report (SiSa) of the latest year, if any.
+    accountability: AccountabilityReport | None = None
+
+    @property
+    def amount_spent(self) -> Decimal:
+        """Spent of the grant to date by the latest certified accountability report; nothing without one."""
+        return self.accountability.amount_spent_cumulative if self.accountability else Decimal("0")
 
     @property
     def amount_settled(self) -> Decimal:
-        return sum((line.amount_settled for line in self.lines), Decimal("0"))
+        """The lines' amounts for the units realised, but no more than the municipality certified it spent, nor
+        than the grant still paid after reclaims."""
+        return min(sum((line.amount_settled for line in self.lines), Decimal("0")), self.amount_spent, self.amount_paid)
 
     @property
     def amount_reclaimed(self) -> Decimal:
@@ -67,18 +85,29 @@ class ComputedSettlement:
 
 
 def compute_settlement(*, decision: Decision) -> ComputedSettlement:
-    """The settlement of a grant from its latest progress report; nothing is realised without one.
+    """The settlement of a grant from its latest progress report and its latest certified accountability report.
+
+    Nothing is realised without a progress report, and nothing counts as spent without a certified accountability
+    report.
 
     A unit line's share of the grant is its requested amount × amount granted / amount requested (its whole
     request for a full grant). A unit not realised is not funded: the line gets its share × realised / granted
     units. Each line is rounded down to the cent, computed exactly, so the settled total never exceeds the
-    grant. The grant is taken to have been paid in full as an advance: the reclaim is the grant less the
+    grant. The settled total is at most the amount spent to date that the municipality's financial officer
+    certified. The grant is taken to have been paid in full as an advance: the reclaim is the grant less the
     settled total.
+
+    A reclaim confirmed before the settlement has already taken back units not realised and lowered the grant: the
+    shares are those of the grant before the reclaims, so those units are not taken back twice, and what was paid
+    is the grant after them.
     """
     application = decision.application
     report = application.progress_reports.filter(is_latest=True).first()
     realised = dict(report.realised_units.values_list("unit_line_id", "units")) if report else {}
-    granted_share = Fraction(decision.amount) / Fraction(decision.requested)
+    reclaimed = application.reclaims.filter(status__in=[ReclaimStatus.CONFIRMED, ReclaimStatus.PAID]).aggregate(
+        total=Sum("amount", default=Decimal("0"))
+    )["total"]
+    granted_share = min(Fraction(1), Fraction(decision.amount + reclaimed) / Fraction(decision.requested))
     lines = []
     for line in application.unit_lines.select_related("target_group", "housing_type").order_by("pk"):
         share = Fraction(line.requested_amount) * granted_share
@@ -92,7 +121,12 @@ def compute_settlement(*, decision: Decision) -> ComputedSettlement:
                 amount_settled=_cents_down(share * units_realised / line.units),
             )
         )
-    return ComputedSettlement(report=report, amount_paid=decision.amount, lines=lines)
+    return ComputedSettlement(
+        report=report,
+        amount_paid=decision.amount,
+        lines=lines,
+        accountability=latest_certified_report(application=application),
+    )
 
 
 # --- obligations and progress reports -------------------------------------------------------------------

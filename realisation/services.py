@@ -18,21 +18,41 @@ from allocation.models import Decision
 from applications.models import Application
 
 from . import permissions, signals
-from .models import ProgressReport, ProgressStatus, RealisedUnits, Settlement, SettlementLine, SettlementStatus
-from .selectors import compute_settlement
+from .models import (
+    AccountabilityStatus,
+    ProgressReport,
+    ProgressStatus,
+    RealisedUnits,
+    Settlement,
+    SettlementLine,
+    SettlementStatus,
+)
+from .selectors import ComputedSettlement, compute_settlement
 
 logger = logging.getLogger(__name__)
 
 
-def _settlement_errors(*, decision: Decision, completed: bool, today: date) -> list[str]:
+def _settlement_errors(*, decision: Decision, computed: ComputedSettlement, today: date) -> list[str]:
     problems = []
+    completed_on = computed.report.completed_on if computed.report is not None else None
+    accounted_until = computed.accountability.year if computed.accountability is not None else None
     if not decision.is_grant or not decision.is_current:
         problems.append(gettext("Only a grant can be settled; this application was refused."))
     elif Settlement.objects.filter(decision=decision).exists():
         problems.append(gettext("This grant already has a settlement; discard a prepared one to prepare it again."))
-    elif not completed and today <= decision.complete_by:
+    elif completed_on is None and today <= decision.complete_by:
         problems.append(
             gettext("A grant is settled once its project is reported complete or its completion deadline has passed.")
+        )
+    elif completed_on is not None and (accounted_until is None or accounted_until < completed_on.year):
+        # A completed project is settled on its accounts (SiSa) up to its completion; one that missed its deadline
+        # is settled on what was certified by then, nothing when nothing was.
+        problems.append(
+            gettext(
+                "A completed project is settled once the municipality's financial officer has certified the "
+                "accountability report of its year of completion, %(year)s, or a later one."
+            )
+            % {"year": completed_on.year}
         )
     return problems
 
@@ -44,8 +64,7 @@ def prepare_settlement(*, decision: Decision, user, now: datetime | None = None)
     decision = Decision.objects.select_for_update().select_related("application").get(pk=decision.pk)
     now = now or timezone.now()
     computed = compute_settlement(decision=decision)
-    completed = computed.report is not None and computed.report.completed_on is not None
-    problems = _settlement_errors(decision=decision, completed=completed, today=timezone.localdate(now))
+    problems = _settlement_errors(decision=decision, computed=computed, today=timezone.localdate(now))
     if problems:
         raise ValidationError(problems)
     settlement = Settlement.objects.create(
@@ -91,6 +110,13 @@ def confirm_settlement(*, settlement: Settlement, user, now: datetime | None = N
     if settlement.progress_report_id != next(iter(latest), None):
         raise ValidationError(
             gettext("A newer progress report has come in since this settlement was prepared; prepare it again.")
+        )
+    certified = settlement.decision.application.accountability_reports.filter(
+        status=AccountabilityStatus.CERTIFIED, certified_at__gt=settlement.prepared_at
+    )
+    if certified.exists():
+        raise ValidationError(
+            gettext("An accountability report has been certified since this settlement was prepared; prepare it again.")
         )
     settlement.status = SettlementStatus.CONFIRMED
     settlement.approved_by = user

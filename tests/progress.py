@@ -1,4 +1,4 @@
-"""Helpers for the progress report and settlement tests: granted applications and their reports."""
+"""Helpers for the progress report, accountability and settlement tests: granted applications and their reports."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.models import Role
 from allocation.selectors import current_decision
 from applications.models import Application
+from realisation import accountability
 from realisation import services as realisation_services
-from realisation.models import ProgressReport, Settlement
+from realisation.models import AccountabilityReport, ProgressReport, Settlement
 from realisation.services import confirm_settlement, prepare_settlement
 from tests.factories import ApplicationFactory, TrancheFactory, UnitLineFactory, UserFactory
 from tests.figures import allocate
@@ -74,9 +76,49 @@ def submit(application: Application, **report) -> ProgressReport:
 
 
 def completed(application: Application, realised: list[int]) -> ProgressReport:
-    """Report the project complete today, started a month ago, with these units realised per line."""
+    """Report the project complete today, started a month ago, with these units realised per line; and, unless
+    done before, certify this year's accountability report spending the whole grant, so that it can be settled."""
     today = timezone.localdate()
-    return submit(application, started=today - timedelta(days=30), completed=today, realised=realised)
+    report = submit(application, started=today - timedelta(days=30), completed=today, realised=realised)
+    if not application.accountability_reports.filter(year=today.year).exists():
+        certify_accounts(application)
+    return report
+
+
+def financial_officer_of(application: Application):
+    return UserFactory(role=Role.MUNICIPAL_FINANCIAL_OFFICER, municipality=application.municipality)
+
+
+def certify_accounts(
+    application: Application,
+    *,
+    year: int | None = None,
+    spent: str | None = None,
+    cumulative: str | None = None,
+    met: bool = True,
+    used: bool = True,
+) -> AccountabilityReport:
+    """An editor prepares the year's accountability report (this year's by default) and the financial officer
+    certifies it: spent in the year and to date the whole grant unless given, every granted unit realised, the
+    obligations met and the units used for the target groups unless said otherwise."""
+    amount = str(current_decision(application=application).amount)
+    units: dict[int, int] = {}
+    for group_id, count in application.unit_lines.values_list("target_group__national_group_id", "units"):
+        units[group_id] = units.get(group_id, 0) + count
+    account = accountability.Account(
+        amount_spent=Decimal(spent or amount),
+        amount_spent_cumulative=Decimal(cumulative or spent or amount),
+        obligations_met=met,
+        units_used_for_target_groups=used,
+        units=units,
+        remarks="" if met and used else "Vertraagd; de gemeente stuurt bij.",
+    )
+    editor = UserFactory(municipality=application.municipality)
+    report = accountability.save_accountability_report(
+        application=application, user=editor, year=year or timezone.localdate().year, account=account
+    )
+    report = accountability.offer_for_certification(report=report, user=editor)
+    return accountability.certify_accountability_report(report=report, user=financial_officer_of(application))
 
 
 def settle(application: Application) -> Settlement:

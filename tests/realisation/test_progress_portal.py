@@ -39,9 +39,7 @@ def editor(grant):
 # --- isolation ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "method"), [("detail", "get"), ("edit", "get"), ("submit", "post")]
-)
+@pytest.mark.parametrize(("name", "method"), [("detail", "get"), ("edit", "get"), ("submit", "post")])
 def test_another_municipalitys_grant_is_not_found(grant, name, method):
     outsider = client_for(UserFactory(signatory=True, municipality__code="GM0363"))
     prepare(grant, signatory_of(grant), started=timezone.localdate())
@@ -143,10 +141,11 @@ def test_submitting_is_post_only(grant, editor):
 # --- query counts ---------------------------------------------------------------------------------------
 
 # Session, user, the user's municipality for the header, the page's count, the page's grants with their
-# decision, latest report and settlement in one query.
-LIST_QUERIES = 5
-# Session, user, municipality, the grant with its decision, its unit lines, its reports, their realised units.
-DETAIL_QUERIES = 7
+# decision, latest report and settlement in one query, unread notifications for the header.
+LIST_QUERIES = 6
+# Session, user, municipality, the grant with its decision, its unit lines, its reports, their realised units,
+# unread notifications.
+DETAIL_QUERIES = 8
 
 
 @pytest.mark.parametrize("count", [1, 4])

@@ -10,7 +10,8 @@ from django.db import transaction
 from accounts.models import User
 from allocation import permissions, selectors
 from allocation.engine import SHORT_OF_BUDGET, passing_skipped
-from allocation.models import AllocationRun
+from allocation.models import AllocationRun, RunKind, RunStatus
+from allocation.reserve import confirm_supplementary, prepare_supplementary, preview_supplementary
 from allocation.services import (
     confirm_allocation,
     confirm_external_seed,
@@ -37,7 +38,9 @@ class Command(BaseCommand):
     help = (
         "Rank and allocate a tranche (or one window) with its sealed lottery seed and print the preview; every "
         "preview is recorded. With --prepared-by the preview is stored; with --confirm an approver confirms it at "
-        "once and the decisions are issued. --seed seals the seed of an external draw first."
+        "once and the decisions are issued. --seed seals the seed of an external draw first. Once the tranche has "
+        "a confirmed allocation, the command without --window serves the reserve list with the budget left (a "
+        "supplementary run)."
     )
 
     def add_arguments(self, parser):
@@ -73,14 +76,25 @@ class Command(BaseCommand):
             allowed, reason = permissions.can_confirm_allocation(approver, AllocationRun(prepared_by=preparer))
             if not allowed:
                 raise CommandError(reason)
+        # After a confirmed allocation only the reserve list is left to serve, with the budget that came free.
+        reserve_list = (
+            window is None
+            and AllocationRun.objects.filter(tranche=tranche, kind=RunKind.INITIAL, status=RunStatus.CONFIRMED).exists()
+        )
         try:
             with transaction.atomic():
                 if seed is not None:
                     reference = options["seed_reference"]
                     enter_external_seed(tranche=tranche, user=preparer, seed=seed, reference=reference)
                     confirm_external_seed(tranche=tranche, user=approver, seed=seed)
-                if preparer is None:
+                if preparer is None and reserve_list:
+                    computed = preview_supplementary(tranche=tranche, account=_account())
+                elif preparer is None:
                     computed = preview_allocation(tranche=tranche, window=window, account=_account())
+                elif reserve_list:
+                    run = prepare_supplementary(tranche=tranche, user=preparer)
+                    if options["confirm"]:
+                        run = confirm_supplementary(run=run, user=approver)
                 else:
                     run = prepare_allocation(tranche=tranche, window=window, user=preparer)
                     if options["confirm"]:
@@ -101,7 +115,7 @@ class Command(BaseCommand):
         # In JSON the standard output holds the document alone.
         report = self.stderr if options["format"] == "json" else self.stdout
         if options["confirm"]:
-            report.write(self.style.SUCCESS(f"Confirmed run {run.public_id}: {run.lines.count()} decisions."))
+            report.write(self.style.SUCCESS(f"Confirmed run {run.public_id}: {run.decisions.count()} decisions."))
         else:
             report.write(self.style.SUCCESS(f"Stored preview {run.public_id}; an approver confirms it."))
 

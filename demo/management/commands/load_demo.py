@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from demo.loading import DEMO_PASSWORD, DEMO_USERS, load_demo
+from demo.loading import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS, load_demo
 
 
 class Command(BaseCommand):
@@ -42,3 +42,4 @@ class Command(BaseCommand):
         for user in DEMO_USERS:
             where = f", {user.municipality_code}" if user.municipality_code else ""
             self.stdout.write(f"    {user.username:<25} {user.role.label}{where}")
+        self.stdout.write(f"  Agency and ministry users add this key to an authenticator app: {DEMO_TOTP_SECRET}")

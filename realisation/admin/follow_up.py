@@ -14,13 +14,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.security import reauthentication_required
 from allocation.selectors import current_decision
 from grants.admin import ReadOnlyAdmin, ReadOnlyInline
 from grants.admin import euro_or_dash as euro
 from grants.admin import instant_or_dash as amsterdam_time
 
-from . import selectors, services
-from .models import GrantFollowUp, ProgressReport, RealisedUnits, Settlement, SettlementLine, SettlementStatus
+from .. import selectors, services
+from ..models import (
+    AccountabilityReport,
+    AccountabilityUnits,
+    GrantFollowUp,
+    ProgressReport,
+    RealisedUnits,
+    Settlement,
+    SettlementLine,
+    SettlementStatus,
+)
 
 
 def _report_outcomes(model_admin, request, objects, service: Callable, describe: Callable) -> None:
@@ -302,6 +312,7 @@ class SettlementAdmin(ReadOnlyAdmin):
         return amsterdam_time(settlement.confirmed_at)
 
     @admin.action(description=gettext_lazy("Confirm settlement (four eyes)"), permissions=["settle"])
+    @reauthentication_required
     def confirm(self, request, queryset):
         _report_outcomes(
             self,
@@ -320,3 +331,92 @@ class SettlementAdmin(ReadOnlyAdmin):
             lambda settlement: services.discard_settlement(settlement=settlement, user=request.user),
             lambda settlement, _result: _("%(settlement)s: discarded.") % {"settlement": settlement},
         )
+
+
+# --- accountability (SiSa) ------------------------------------------------------------------------------
+
+
+def _agency_reads(request) -> bool:
+    # Every agency user reads the accounts, as the settlement rests on them.
+    return request.user.is_staff and request.user.is_agency
+
+
+class AccountabilityUnitsInline(ReadOnlyInline):
+    model = AccountabilityUnits
+    fields = ("target_group", "units_realised")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("target_group")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or _agency_reads(request)
+
+
+@admin.register(AccountabilityReport)
+class AccountabilityReportAdmin(ReadOnlyAdmin):
+    """The municipalities' yearly accounts of their grants, read-only: they are prepared and certified in the portal."""
+
+    list_display = (
+        "application",
+        "municipality",
+        "year",
+        "status",
+        "spent",
+        "spent_to_date",
+        "obligations_met",
+        "units_used_for_target_groups",
+        "certified",
+    )
+    list_filter = ("status", "year", "obligations_met", "units_used_for_target_groups", "application__tranche")
+    search_fields = ("application__reference", "application__project_name", "application__municipality__name")
+    fields = (
+        "application",
+        "year",
+        "status",
+        "spent",
+        "spent_to_date",
+        "obligations_met",
+        "units_used_for_target_groups",
+        "remarks",
+        "prepared_by",
+        "prepared",
+        "certified_by",
+        "certified",
+    )
+    readonly_fields = ("spent", "spent_to_date", "prepared", "certified")
+    inlines = (AccountabilityUnitsInline,)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("application__municipality", "prepared_by", "certified_by")
+            .order_by("-year", "application__reference")
+        )
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or _agency_reads(request)
+
+    def has_module_permission(self, request) -> bool:
+        return super().has_module_permission(request) or _agency_reads(request)
+
+    @admin.display(description=gettext_lazy("municipality"), ordering="application__municipality__name")
+    def municipality(self, report: AccountabilityReport) -> str:
+        return report.application.municipality.name
+
+    @admin.display(description=gettext_lazy("amount spent"), ordering="amount_spent")
+    def spent(self, report: AccountabilityReport) -> str:
+        return euro(report.amount_spent)
+
+    @admin.display(description=gettext_lazy("amount spent to date"), ordering="amount_spent_cumulative")
+    def spent_to_date(self, report: AccountabilityReport) -> str:
+        return euro(report.amount_spent_cumulative)
+
+    @admin.display(description=gettext_lazy("prepared at"), ordering="prepared_at")
+    def prepared(self, report: AccountabilityReport) -> str:
+        return amsterdam_time(report.prepared_at)
+
+    @admin.display(description=gettext_lazy("certified at"), ordering="certified_at")
+    def certified(self, report: AccountabilityReport) -> str:
+        return amsterdam_time(report.certified_at)

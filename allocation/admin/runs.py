@@ -21,21 +21,28 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.security import reauthentication_required
 from grants.admin import ReadOnlyAdmin, TranchePage, add_tranche_page
 from grants.admin import euro_or_dash as euro
 from grants.admin import instant_or_dash as amsterdam_time
 from grants.models import Tranche, Window
 
-from . import permissions, selectors, services
-from .engine import passing_skipped
-from .models import (
+from .. import (
+    budget,
+    permissions,
+    reserve,
+    selectors,
+    services,
+)
+from ..engine import passing_skipped
+from ..models import (
     MAX_SEED,
     AllocationEvent,
     AllocationLine,
     AllocationRun,
-    Decision,
     LineOutcome,
     LotterySeed,
+    RunKind,
     SeedSource,
 )
 
@@ -221,6 +228,56 @@ add_tranche_page(
 )
 
 
+# --- on the tranche: the reserve list --------------------------------------------------------------------
+
+
+def reserve_list_page(model_admin, request, tranche: Tranche):
+    """The budget left and the reserve list; prepares a supplementary run for a second person to confirm."""
+    if not _has_model_permission(request, AllocationRun, "view"):
+        raise PermissionDenied
+    errors: list[str] = []
+    if request.method == "POST":
+        if not _has_model_permission(request, AllocationRun, "add"):
+            raise PermissionDenied
+        try:
+            run = reserve.prepare_supplementary(tranche=tranche, user=request.user)
+        except PermissionDenied as error:
+            errors = [str(error)]
+        except ValidationError as error:
+            errors = error.messages
+        else:
+            model_admin.message_user(
+                request,
+                _("Supplementary run prepared with the budget left; another approver must confirm it."),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:allocation_allocationrun_change", args=[run.pk]))
+    left = budget.budget_left(tranche=tranche)
+    windows = list(tranche.windows.order_by("code"))
+    return model_admin.render_tranche_page(
+        request,
+        tranche,
+        "admin/allocation/reserve_list.html",
+        title=_("Reserve list"),
+        left=left,
+        windows=[(w, left.committed_per_window.get(w.pk, 0), left.per_window[w.pk]) for w in windows],
+        lines=budget.reserve_lines(tranche=tranche),
+        errors=errors,
+        may_prepare=permissions.can_prepare_allocation(request.user)[0],
+    )
+
+
+add_tranche_page(
+    TranchePage(
+        name="reserve_list",
+        route="reserve-list",
+        label=gettext_lazy("Reserve list"),
+        permission="allocation.view_allocationrun",
+        view=reserve_list_page,
+    )
+)
+
+
 # --- allocation runs ------------------------------------------------------------------------------------
 
 
@@ -261,6 +318,7 @@ def ranked_list(lines) -> list[WindowList]:
 class AllocationRunAdmin(ReadOnlyAdmin):
     list_display = (
         "tranche",
+        "kind",
         "scope",
         "status",
         "prepared_by",
@@ -272,9 +330,10 @@ class AllocationRunAdmin(ReadOnlyAdmin):
         "proposed",
         "oversubscribed",
     )
-    list_filter = ("tranche", "status")
+    list_filter = ("tranche", "kind", "status")
     fields = (
         "tranche",
+        "kind",
         "scope",
         "status",
         "seed",
@@ -311,7 +370,7 @@ class AllocationRunAdmin(ReadOnlyAdmin):
         return [
             path(
                 "<path:object_id>/confirm/",
-                self.admin_site.admin_view(self.confirm_view),
+                self.admin_site.admin_view(reauthentication_required(self.confirm_view)),
                 name="allocation_allocationrun_confirm",
             ),
             path(
@@ -379,8 +438,9 @@ class AllocationRunAdmin(ReadOnlyAdmin):
                 ),
                 button=_("Yes, confirm"),
             )
+        confirm = reserve.confirm_supplementary if run.kind == RunKind.SUPPLEMENTARY else services.confirm_allocation
         try:
-            run = services.confirm_allocation(run=run, user=request.user)
+            run = confirm(run=run, user=request.user)
         except (PermissionDenied, ValidationError) as error:
             self._report_refusal(request, error)
         else:
@@ -462,68 +522,6 @@ class AllocationRunAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("rules applied"))
     def rules_applied(self, run: AllocationRun) -> str:
         return format_html("<pre>{}</pre>", json.dumps(run.rules, indent=2, ensure_ascii=False, sort_keys=True))
-
-
-# --- decisions ------------------------------------------------------------------------------------------
-
-
-@admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdmin):
-    list_display = (
-        "reference",
-        "municipality",
-        "outcome",
-        "granted",
-        "decision_date",
-        "start_construction_by",
-        "complete_by",
-        "units_available_until",
-        "letters",
-    )
-    list_filter = ("run__tranche", "outcome")
-    search_fields = ("application__reference", "application__municipality__name", "application__municipality__code")
-    fields = (
-        "reference",
-        "municipality",
-        "run",
-        "outcome",
-        "requested_amount",
-        "granted",
-        "reason",
-        "decision_date",
-        "start_construction_by",
-        "complete_by",
-        "units_available_until",
-        "letters",
-    )
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return selectors.decisions_visible_to(user=request.user).select_related("run__window")
-
-    @admin.display(description=gettext_lazy("receipt number"), ordering="application__reference")
-    def reference(self, decision: Decision) -> str:
-        return decision.application.reference
-
-    @admin.display(description=gettext_lazy("municipality"), ordering="application__municipality__name")
-    def municipality(self, decision: Decision) -> str:
-        return decision.application.municipality.name
-
-    @admin.display(description=gettext_lazy("requested"), ordering="requested")
-    def requested_amount(self, decision: Decision) -> str:
-        return euro(decision.requested)
-
-    @admin.display(description=gettext_lazy("amount granted"), ordering="amount")
-    def granted(self, decision: Decision) -> str:
-        return euro(decision.amount)
-
-    @admin.display(description=gettext_lazy("decision letter"))
-    def letters(self, decision: Decision) -> str:
-        return format_html(
-            '<a href="{}">PDF</a> · <a href="{}">HTML</a>',
-            reverse("decisions:letter_pdf", args=[decision.public_id]),
-            reverse("decisions:letter_html", args=[decision.public_id]),
-        )
 
 
 # --- the seed and the audit trail -----------------------------------------------------------------------
