@@ -1,6 +1,7 @@
 """Read-only API for the ministry: tranches, stored totals and the progress-letter paragraph.
 
-Mounted at /api/v1/. Only ministry analysts and agency staff may read it (ministry.permissions.can_view_totals).
+Mounted at /api/v1/ with the other stages' endpoints (config/urls.py). Only ministry analysts and agency staff may
+read it (ministry.permissions.can_view_totals).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
 
 from grants.models import Tranche, TrancheAmendment
 
@@ -90,9 +90,4 @@ class TotalsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = TotalsRow.objects.with_dimensions().order_by("id")
 
 
-router = DefaultRouter()
-router.register("tranches", TrancheViewSet, basename="tranche")
-router.register("totals", TotalsViewSet, basename="totals")
-
-app_name = "api"
-urlpatterns = router.urls
+ROUTES = [("tranches", TrancheViewSet, "tranche"), ("totals", TotalsViewSet, "totals")]

@@ -59,6 +59,8 @@ class TrancheSerializer(serializers.ModelSerializer):
             "amendments",
             "windows",
         ]
+        # Read-only fields carry no database range validators, which would make the schema differ per database.
+        read_only_fields = fields
 
     @extend_schema_field(serializers.DecimalField(**MONEY))
     def get_ceiling_in_force(self, tranche: Tranche) -> str:
@@ -110,6 +112,7 @@ class TotalsRowSerializer(serializers.ModelSerializer):
             "computed_at",
             "generation",
         ]
+        read_only_fields = fields
 
 
 class LetterSerializer(serializers.Serializer):
