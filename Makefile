@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # Every target here runs the embedded setup; the settings default to DEBUG off, as production needs.
 export DEBUG ?= 1
 
-.PHONY: run test lint benchmark worker beat
+.PHONY: run test lint benchmark worker beat screenshots mutation
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,17 @@ test: lint
 
 benchmark: $(STAMP)
 	$(PY) -m benchmarks
+
+# Mutation testing of the rules that decide money and access, on SQLite (docs/testing.md): a periodic check of
+# hours, not part of `make test`. MUTANTS="allocation.engine*" runs a part; results are kept in mutants/ and
+# reused, and the report with every surviving mutant is written to docs/mutation-report.txt.
+mutation: $(STAMP)
+	set -f; env -u DATABASE_URL REDIS_URL= HYPOTHESIS_PROFILE=mutation $(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
+	$(PY) -m tests.mutation_report docs/mutation-report.txt
+
+# The main pages at 1280 px into docs/screenshots/, taken by the browser journeys (docs/testing.md).
+screenshots: $(STAMP)
+	$(PY) -m tests.browser.screenshots
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A config worker --loglevel=info

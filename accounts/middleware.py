@@ -28,6 +28,8 @@ OPEN_BEFORE_SECOND_FACTOR = frozenset(
         "accounts:password_reset_complete",
     }
 )
+# The health checks (config.health) answer load balancers, which have no session: neither middleware reads one there.
+WITHOUT_SESSION_PATHS = ("/health/",)
 # Enrolling an authenticator is open only to those who have none: otherwise a stolen password would be enough to
 # add the thief's own.
 OPEN_FOR_ENROLMENT = frozenset({"two_factor:setup", "two_factor:qr"})
@@ -50,6 +52,8 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path.startswith(WITHOUT_SESSION_PATHS):
+            return None
         user = request.user
         if not user.is_authenticated or not user.needs_second_factor or user.is_verified():
             return None
@@ -80,7 +84,7 @@ class SessionActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if SESSION_KEY in request.session:
+        if not request.path.startswith(WITHOUT_SESSION_PATHS) and SESSION_KEY in request.session:
             now = int(time.time())
             if now - request.session.get(LAST_ACTIVITY, 0) >= ACTIVITY_RESOLUTION:
                 request.session[LAST_ACTIVITY] = now

@@ -86,6 +86,7 @@ class AuditAction(models.TextChoices):
     AMENDMENT = "amendment", _("amendment")
     CONFIRMATION = "confirmation", _("confirmation")
     MONEY_CHANGE = "money_change", _("money change")
+    API_TOKEN = "api_token", _("API token")
 
 
 class AuditOutcome(models.TextChoices):
@@ -104,11 +105,17 @@ class AuditEntryQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("audit entries cannot be deleted")
 
+    def expire(self, *, before) -> int:
+        """Remove the entries written before `before`: only the retention job calls this (accounts.retention)."""
+        deleted, _ = models.QuerySet.delete(self.filter(at__lt=before))
+        return deleted
+
 
 class AuditEntry(models.Model):
     """One security-relevant event: who did what to which object, from where, and how it ended.
 
-    Append-only: written through accounts.services.record_audit, never changed or deleted by the application.
+    Append-only: written through accounts.services.record_audit, never changed, and deleted only by the retention
+    job once past its period (AuditEntryQuerySet.expire, docs/privacy.md).
     """
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
@@ -155,3 +162,65 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")
+
+
+# --- the API: tokens and idempotency keys ------------------------------------------------------------------
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        """Neither revoked nor expired at `now`."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class ApiToken(models.Model):
+    """A user's key to the API (docs/api.md). Only its SHA-256 is stored: the key itself is shown once.
+
+    A user may hold several, each with a name and an end; revoking keeps the row, so the list shows what existed.
+    """
+
+    user = models.ForeignKey("accounts.User", models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("What the token is for, e.g. the system using it."))
+    prefix = models.CharField(_("prefix"), max_length=16, help_text=_("The start of the key, to recognise it by."))
+    key_hash = models.CharField(_("SHA-256 of the key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ("-created_at", "-pk")
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="api_token_expires_later")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a POST that carried an Idempotency-Key, written in the transaction of its change.
+
+    A repeat with the same key by the same user gets this response again and changes nothing (accounts.idempotency).
+    """
+
+    user = models.ForeignKey("accounts.User", models.CASCADE, related_name="idempotency_keys", verbose_name=_("user"))
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=64, help_text=_("SHA-256 of the method, the path and the request's content.")
+    )
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    response = models.TextField(_("response"), help_text=_("The JSON body of the first response."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"

@@ -19,14 +19,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from accounts.models import AuditAction
 from accounts.permissions import enforce
+from accounts.services import record_audit
 from grants.models import Tranche
 
 from . import permissions, signals
 from .budget import compute_supplementary
 from .models import AllocationRun, DecisionKind, EventKind, LotterySeed, RunKind, RunStatus
 from .selectors import ComputedAllocation
-from .services import audit_text, issue_decision, lock_tranche, record_event, store_run
+from .services import audit_text, issue_decision, lock_tranche, record_event, run_summary, store_run
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,12 @@ def preview_supplementary(*, tranche: Tranche, account: str, now: datetime | Non
             gettext_noop("Reserve list printed by the allocate command (account %(account)s)."), account=account
         ),
     )
+    record_audit(
+        action=AuditAction.PREVIEW,
+        actor_name=account,
+        target=tranche,
+        detail=f"reserve list printed by the allocate command; ranked list {computed.ranked_list_sha256}",
+    )
     return computed
 
 
@@ -86,6 +94,7 @@ def prepare_supplementary(*, tranche: Tranche, user, now: datetime | None = None
             left=run.ceiling,
         ),
     )
+    record_audit(action=AuditAction.PREVIEW, actor=user, target=run, detail=run_summary(run))
     logger.info("supplementary run %s prepared by %s for %s", run.public_id, user, tranche.slug)
     return run
 
@@ -150,6 +159,8 @@ def confirm_supplementary(
         ranked_list_sha256=run.ranked_list_sha256,
         detail=audit_text(gettext_noop("Grants issued from the reserve list: %(count)s."), count=len(funded)),
     )
+    # Each grant is a change of money of its own, recorded by issue_decision.
+    record_audit(action=AuditAction.CONFIRMATION, actor=user, target=run, detail=run_summary(run))
     logger.info("supplementary run %s confirmed by %s: %s grants", run.public_id, user, len(funded))
     transaction.on_commit(
         partial(signals.run_confirmed.send, sender=AllocationRun, run=run, generate_letters=generate_letters)

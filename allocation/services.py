@@ -24,7 +24,9 @@ from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from accounts.models import AuditAction
 from accounts.permissions import enforce
+from accounts.services import record_audit
 from applications.models import Application, Status
 from applications.services import record_decision
 from grants.models import Tranche, Window
@@ -125,6 +127,12 @@ def confirm_external_seed(*, tranche: Tranche, user, seed: int, now: datetime | 
         user=lottery_seed.entered_by,
     )
     record_event(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=seed, detail=detail)
+    record_audit(
+        action=AuditAction.CONFIRMATION,
+        actor=user,
+        target=lottery_seed,
+        detail=f"external seed of {tranche.slug} sealed; entered by {lottery_seed.entered_by}",
+    )
     logger.info("external seed of %s sealed by %s", tranche.slug, user)
     return lottery_seed
 
@@ -143,6 +151,8 @@ def _sealed_seed(*, tranche: Tranche, user, now: datetime) -> int:
         )
         detail = audit_text(gettext_noop("Drawn by the system at the first preview."))
         record_event(EventKind.SEED_SEALED, tranche=tranche, at=now, actor=user, seed=lottery_seed.seed, detail=detail)
+        detail = f"seed of {tranche.slug} drawn by the system and sealed at the first preview"
+        record_audit(action=AuditAction.CONFIRMATION, actor=user, target=lottery_seed, detail=detail)
         logger.info("seed of %s drawn and sealed at the first preview", tranche.slug)
     elif not lottery_seed.is_sealed:
         raise ValidationError(
@@ -208,6 +218,12 @@ def preview_allocation(
         ranked_list_sha256=computed.ranked_list_sha256,
         detail=audit_text(gettext_noop("Printed by the allocate command (account %(account)s)."), account=account),
     )
+    record_audit(
+        action=AuditAction.PREVIEW,
+        actor_name=account,
+        target=tranche,
+        detail=f"printed by the allocate command; ranked list {computed.ranked_list_sha256}",
+    )
     return computed
 
 
@@ -234,8 +250,18 @@ def prepare_allocation(
         ranked_list_sha256=run.ranked_list_sha256,
         detail=audit_text(gettext_noop("Stored as a preview run.")),
     )
+    record_audit(action=AuditAction.PREVIEW, actor=user, target=run, detail=run_summary(run))
     logger.info("allocation run %s prepared by %s for %s (seed %s)", run.public_id, user, tranche.slug, run.seed)
     return run
+
+
+def run_summary(run: AllocationRun) -> str:
+    """What the audit log says of a run: its scope and its money."""
+    scope = run.window.code if run.window_id else "all windows"
+    return (
+        f"{run.get_kind_display()} run of {run.tranche.slug} ({scope}): {run.proposed_total} proposed "
+        f"of {run.requested_total} requested, ceiling {run.ceiling}"
+    )
 
 
 def store_run(*, computed: ComputedAllocation, user, now: datetime, kind: str) -> AllocationRun:
@@ -294,6 +320,7 @@ def discard_allocation(*, run: AllocationRun, user, now: datetime | None = None)
         seed=run.seed,
         ranked_list_sha256=run.ranked_list_sha256,
     )
+    record_audit(action=AuditAction.DISCARD, actor=user, target=run, detail=run_summary(run))
     run.delete()
 
 
@@ -452,6 +479,12 @@ def issue_decision(
             status=OUTCOME_STATUSES[outcome],
             reason=explanation or str(DecisionKind(kind).label),
         )
+    record_audit(
+        action=AuditAction.MONEY_CHANGE,
+        actor=user,
+        target=new,
+        detail=f"{old.application.reference}: {kind} decision, grant {old.amount} -> {new.amount}",
+    )
     logger.info("decision %s (%s, %s) issued on %s", new.public_id, kind, outcome, old.application.reference)
     if run is None:
         # A run's grants are announced together when it is confirmed (signals.run_confirmed).
@@ -536,6 +569,10 @@ def confirm_allocation(
         ranked_list_sha256=run.ranked_list_sha256,
         detail=audit_text(gettext_noop("Decisions issued: %(count)s."), count=len(lines)),
     )
+    record_audit(action=AuditAction.CONFIRMATION, actor=user, target=run, detail=run_summary(run))
+    granted = sum((line.proposed for line in lines), Decimal(0))
+    detail = f"decisions issued: {len(lines)}, granted in {tranche.slug}: {granted}"
+    record_audit(action=AuditAction.MONEY_CHANGE, actor=user, target=run, detail=detail)
     logger.info("allocation run %s confirmed by %s: %s decisions", run.public_id, user, len(lines))
     transaction.on_commit(
         partial(signals.run_confirmed.send, sender=AllocationRun, run=run, generate_letters=generate_letters)

@@ -14,8 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import AuditAction
 from accounts.permissions import enforce
-from applications.forms import NldsForm, add_service_errors
+from accounts.services import record_audit
+from applications.forms import EuroField, NldsForm, add_service_errors
 from applications.selectors import applications_visible_to
 from applications.validators import validate_multiline_text
 
@@ -37,6 +39,8 @@ def decision_letter(request, public_id, file_format: str):
         generate_decision_letter(decision_id=decision.pk)
         decision.refresh_from_db(fields=["letter_html", "letter_pdf"])
     letter = getattr(decision, field_name)
+    detail = f"decision letter ({file_format})"
+    record_audit(action=AuditAction.DOWNLOAD, request=request, target=decision, detail=detail)
     return FileResponse(
         letter.open("rb"),
         content_type=content_type,
@@ -53,6 +57,7 @@ def case_letter(request, public_id, file_format: str):
         letters = letters.exclude(pdf="")
     letter = get_object_or_404(letters, public_id=public_id)
     stored = getattr(letter, file_format)
+    record_audit(action=AuditAction.DOWNLOAD, request=request, target=letter, detail=f"letter ({file_format})")
     response = FileResponse(
         stored.open("rb"),
         content_type=LETTER_FORMATS[file_format][1],
@@ -65,7 +70,7 @@ def case_letter(request, public_id, file_format: str):
 
 
 class WaiverForm(NldsForm):
-    amount_after = forms.DecimalField(
+    amount_after = EuroField(
         label=gettext_lazy("New amount of the grant, in euros"),
         min_value=0,
         max_digits=14,

@@ -103,6 +103,13 @@ def confirm_withdrawal(*, withdrawal: Withdrawal, user, now: datetime | None = N
     withdrawal.status, withdrawal.approved_by, withdrawal.confirmed_at = ProposalStatus.CONFIRMED, user, now
     withdrawal.decision = decision
     withdrawal.save(update_fields=["status", "approved_by", "confirmed_at", "decision"])
+    record_audit(
+        action=AuditAction.CONFIRMATION,
+        actor=user,
+        target=withdrawal,
+        detail=f"{in_force.application.reference}: {withdrawal.amount_before} -> {withdrawal.amount_after}, "
+        f"{withdrawal.ground}, prepared by {withdrawal.prepared_by}",
+    )
     logger.info("withdrawal %s confirmed by %s", withdrawal.public_id, user)
     return withdrawal
 

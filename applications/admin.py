@@ -16,6 +16,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import AuditAction
+from accounts.services import record_audit
 from grants.admin import HistoryWithoutRevertAdmin, TranchePage, add_tranche_page, amsterdam_time, euro
 from grants.models import Tranche, Window
 
@@ -192,6 +194,7 @@ class ApplicationAdmin(HistoryWithoutRevertAdmin):
             attachment = application.attachments.get(pk=attachment_id)
         except Attachment.DoesNotExist as error:
             raise Http404 from error
+        record_audit(action=AuditAction.DOWNLOAD, request=request, target=attachment, detail=attachment.original_name)
         return FileResponse(
             attachment.file.open("rb"),
             as_attachment=True,
@@ -325,6 +328,7 @@ def import_applications_page(model_admin, request, tranche: Tranche):
                 tranche=tranche,
                 stream=io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""),
                 source=upload.name,
+                user=request.user,
             )
         except ValidationError as error:
             row_errors = error.messages

@@ -38,6 +38,12 @@ EURO_FORMATS = (
 
 
 class EuroField(forms.DecimalField):
+    # A text field: in a number field the browser drops "7.000,50" unseen and reads "7.000" as seven euros.
+    widget = forms.TextInput
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "inputmode": "decimal"}
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
@@ -175,8 +181,6 @@ class UnitLineForm(NldsForm):
     def __init__(self, *args, target_groups: QuerySet[TrancheTargetGroup], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target_group"].queryset = target_groups
-        for name in ("requested_amount", "planned_monthly_rent"):
-            self.fields[name].widget.attrs["inputmode"] = "decimal"
 
     def unit_line_data(self) -> UnitLineData:
         data = self.cleaned_data

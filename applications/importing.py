@@ -17,9 +17,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
+from accounts.models import AuditAction
+from accounts.permissions import enforce
+from accounts.services import record_audit
 from accounts.spreadsheets import unquoted_cell
 from grants.models import HousingType, Municipality, Tranche, Window
 
+from . import permissions
 from .models import Application, InformationRequest, Permanence, Status, StatusChange, UnitLine
 from .selectors import EXCHANGE_COLUMNS, INFORMATION_COLUMNS, INSTANT_SEPARATOR, own_completion_time
 from .services import UnitLineData, unit_line_errors
@@ -35,6 +39,8 @@ logger = logging.getLogger(__name__)
 YES_NO = {"yes": True, "no": False}
 # Euros with a decimal point, digits 0 to 9 only: Decimal would also read 7_000, 7e3 and ٧٠٠٠.
 AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+# Who the audit log names for an import that no agency user ran (the command without --imported-by, the demo).
+SYSTEM_ACTOR = "import"
 
 
 def _is_valid(validator, value) -> bool:
@@ -262,7 +268,7 @@ def _rows(reader: csv.DictReader) -> Iterator[dict]:
 
 
 @transaction.atomic
-def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -> int:
+def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "", user=None) -> int:
     """Import submitted applications from CSV (one row per unit line) as eligible; all rows or none.
 
     Rows sharing a reference form one application and must agree on its columns. Receipt is the file's
@@ -270,7 +276,12 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
     (the last answer) and the ranking instant (receipt plus the municipality's own time). Receipt sequences
     continue the tranche's, in order of received_at and then reference. Raises ValidationError with one
     "row N: ..." message per problem. Returns the number of applications imported.
+
+    `user` is the agency user who imports: the status changes and the audit log name them. Without one the status
+    changes have no actor and the audit log names the system actor SYSTEM_ACTOR.
     """
+    if user is not None:
+        enforce(permissions.can_import_applications(user))
     tranche = Tranche.objects.prefetch_related("amendments").get(pk=tranche.pk)
     # The file's name goes into the audit trail.
     source = without_control_characters(source)
@@ -339,7 +350,7 @@ def import_applications(*, tranche: Tranche, stream: TextIO, source: str = "") -
         )
     if errors:
         raise ValidationError(errors)
-    return _create_imported(tranche=tranche, applications=list(applications.values()), source=source)
+    return _create_imported(tranche=tranche, applications=list(applications.values()), source=source, user=user)
 
 
 def _portal_number(reference: str, *, prefix: str) -> int | None:
@@ -348,7 +359,7 @@ def _portal_number(reference: str, *, prefix: str) -> int | None:
     return int(digits) if head == prefix and digits.isascii() and digits.isdigit() else None
 
 
-def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplication], source: str) -> int:
+def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplication], source: str, user) -> int:
     locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
     applications.sort(key=lambda a: (a.received_at, a.reference))
     first = locked.last_receipt_number + 1
@@ -408,12 +419,17 @@ def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplicatio
             for application in created
             for change in (
                 StatusChange(
-                    application=application, to_status=Status.SUBMITTED, at=application.received_at, reason=reason
+                    application=application,
+                    to_status=Status.SUBMITTED,
+                    actor=user,
+                    at=application.received_at,
+                    reason=reason,
                 ),
                 StatusChange(
                     application=application,
                     from_status=Status.SUBMITTED,
                     to_status=Status.ELIGIBLE,
+                    actor=user,
                     at=now,
                     reason=reason,
                 ),
@@ -426,5 +442,12 @@ def _create_imported(*, tranche: Tranche, applications: list[_ImportedApplicatio
     numbered = [_portal_number(item.reference, prefix=locked.receipt_prefix) for item in applications]
     last = max([first + len(created) - 1, *(number for number in numbered if number is not None)])
     Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=last)
+    record_audit(
+        action=AuditAction.CONFIRMATION,
+        actor=user,
+        actor_name=SYSTEM_ACTOR,
+        target=tranche,
+        detail=f"applications imported as eligible from {source or 'CSV'}: {len(created)}",
+    )
     logger.info("imported %s applications into %s from %s", len(created), tranche.slug, source or "CSV")
     return len(created)

@@ -103,6 +103,37 @@ class Application(models.Model):
             "municipality itself took to answer information requests."
         ),
     )
+    # The ready state: the signatory confirms the content before the opening, so that the submission at the
+    # opening only has to see that nothing changed (applications/submission.py). Every edit of a draft clears it.
+    ready_hash = models.CharField(
+        _("content hash confirmed as ready"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "SHA-256 of the content and the tranche's rules as the signatory confirmed them; empty when not "
+            "confirmed. After submission: the hash of what was submitted, and the key a repeated submission carries."
+        ),
+    )
+    ready_rules = models.CharField(
+        _("rules hash at confirmation"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "SHA-256 of the tranche's maxima, minimum and required attachments that the content was checked against."
+        ),
+    )
+    ready_at = models.DateTimeField(_("confirmed as ready at"), null=True, blank=True, editable=False)
+    ready_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("confirmed as ready by"),
+    )
     is_demo = models.BooleanField(_("fictitious demo data"), default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -129,6 +160,11 @@ class Application(models.Model):
                 name="application_submitted_has_receipt",
             ),
             models.CheckConstraint(
+                condition=Q(ready_hash="", ready_rules="", ready_at__isnull=True)
+                | (~Q(ready_hash="") & ~Q(ready_rules="") & Q(ready_at__isnull=False)),
+                name="application_ready_state_complete",
+            ),
+            models.CheckConstraint(
                 condition=Q(planned_start__isnull=True)
                 | Q(planned_completion__isnull=True)
                 | Q(planned_completion__gte=models.F("planned_start")),
@@ -147,6 +183,30 @@ class Application(models.Model):
     @property
     def is_withdrawable(self) -> bool:
         return Status.WITHDRAWN in ALLOWED_TRANSITIONS.get(self.status, set())
+
+
+class ReceiptClock(models.Model):
+    """The latest receipt instant issued in a tranche: no application is received before it any more.
+
+    Written in the statement that issues the tranche's next receipt number (applications/submission.py), under the
+    same row lock, so that receipt numbers follow receipt instants (docs/rules.md, "The receipt instant").
+    """
+
+    tranche = models.OneToOneField(
+        "grants.Tranche",
+        models.CASCADE,
+        primary_key=True,
+        related_name="receipt_clock",
+        verbose_name=_("tranche"),
+    )
+    last_received_at = models.DateTimeField(_("last receipt instant"))
+
+    class Meta:
+        verbose_name = _("receipt clock")
+        verbose_name_plural = _("receipt clocks")
+
+    def __str__(self) -> str:
+        return f"{self.tranche}: {self.last_received_at.isoformat()}"
 
 
 class Permanence(models.TextChoices):

@@ -13,14 +13,19 @@ import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditAction
 from accounts.permissions import enforce
-from grants.models import HousingType, RentLimit, Tranche, TrancheTargetGroup, Window
+from accounts.services import record_audit
+from grants.models import Tranche, Window
 
-from . import permissions, uploads
+from . import permissions, submission, uploads
+from .checks import UnitLineData, content_errors, unit_line_errors
+
+# Read by the portal and by callers of this module from before the checks had a module of their own.
+from .checks import submission_errors as submission_errors
 from .models import (
     ALLOWED_TRANSITIONS,
     DECIDED_STATUSES,
@@ -28,7 +33,6 @@ from .models import (
     Attachment,
     AttachmentKind,
     InformationRequest,
-    Permanence,
     Status,
     StatusChange,
     UnitLine,
@@ -123,80 +127,9 @@ def update_application(*, application: Application, user, **changes) -> Applicat
     for field, value in changes.items():
         setattr(application, field, value)
     application.full_clean()
+    submission.clear_ready(application)
     application.save()
     return application
-
-
-@dataclass(frozen=True)
-class UnitLineData:
-    target_group: TrancheTargetGroup
-    housing_type: HousingType
-    permanence: str
-    units: int
-    self_contained: bool = True
-    common_room: bool = False
-    construction: str = "new_build"
-    requested_amount: Decimal | None = None
-    planned_monthly_rent: Decimal | None = None
-
-
-def unit_line_errors(*, tranche: Tranche, window: Window, line: UnitLineData) -> dict[str, list[str]]:
-    """What is wrong with one unit line under the tranche's rules, by field name."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    if line.target_group is None:
-        add("target_group", _("Choose a target group."))
-    elif line.target_group.tranche_id != tranche.pk:
-        add("target_group", _("This target group is not part of the tranche."))
-    elif not any(group.pk == line.target_group.pk for group in window.eligible_target_groups.all()):
-        add(
-            "target_group",
-            _("%(group)s is not eligible in %(window)s.") % {"group": line.target_group, "window": window.name},
-        )
-    if line.housing_type is None:
-        add("housing_type", _("Choose a housing type."))
-    if line.permanence not in Permanence.values:
-        add("permanence", _("Choose permanent or flexible."))
-    if line.units is None or line.units <= 0:
-        add("units", _("The number of units must be at least 1."))
-    if line.planned_monthly_rent is not None:
-        # A year without rent limits in the table has nothing to check against: no rent check then.
-        limit = RentLimit.objects.filter(year=tranche.year).first()
-        if line.planned_monthly_rent < 0:
-            add("planned_monthly_rent", _("The planned monthly rent cannot be negative."))
-        elif limit is not None and line.planned_monthly_rent > limit.aftoppingsgrens:
-            add(
-                "planned_monthly_rent",
-                _("The planned rent is above the limit of %(year)s: at most € %(limit)s a month (aftoppingsgrens).")
-                % {
-                    "year": tranche.year,
-                    "limit": formats.number_format(limit.aftoppingsgrens, 2, use_l10n=True, force_grouping=True),
-                },
-            )
-    if errors:
-        return errors
-    maximum_per_unit = tranche.max_per_unit(permanence=line.permanence, housing_type=line.housing_type)
-    if maximum_per_unit is None:
-        add("housing_type", _("%(type)s units are not eligible in this tranche.") % {"type": line.housing_type})
-        return errors
-    maximum = maximum_per_unit * line.units
-    if line.requested_amount is not None:
-        if line.requested_amount < 0:
-            add("requested_amount", _("The requested amount cannot be negative."))
-        elif line.requested_amount > maximum:
-            add(
-                "requested_amount",
-                _("At most € %(max)s: %(units)s units × € %(per_unit)s per unit.")
-                % {
-                    "max": formats.number_format(maximum, 2, use_l10n=True, force_grouping=True),
-                    "units": line.units,
-                    "per_unit": formats.number_format(maximum_per_unit, 2, use_l10n=True, force_grouping=True),
-                },
-            )
-    return errors
 
 
 @transaction.atomic
@@ -212,6 +145,7 @@ def save_unit_lines(*, application: Application, user, lines: list[UnitLineData]
             errors[f"lines-{index}-{field}"] = messages
     if errors:
         raise ValidationError(errors)
+    submission.clear_ready(application)
     application.unit_lines.all().delete()
     saved = UnitLine.objects.bulk_create(
         UnitLine(
@@ -313,111 +247,28 @@ def add_attachment(*, application: Application, user, kind: str, uploaded_file) 
     )
     attachment.file.save(name, uploaded_file, save=False)
     attachment.save()
+    submission.clear_ready(application)
     return attachment
 
 
 @transaction.atomic
 def delete_attachment(*, attachment: Attachment, user) -> None:
     enforce(permissions.can_edit(user, attachment.application))
+    # The file goes for good; the audit log keeps what it was and who removed it.
+    detail = f"{attachment.original_name}, {attachment.size} bytes, of application {attachment.application.public_id}"
+    record_audit(action=AuditAction.DISCARD, actor=user, target=attachment, detail=detail)
     attachment.file.delete(save=False)
     attachment.delete()
+    submission.clear_ready(attachment.application)
 
 
 # --- submission -----------------------------------------------------------------------------------------
 
 
-def _format_instant(instant: datetime) -> str:
-    return formats.date_format(timezone.localtime(instant), "DATETIME_FORMAT")
-
-
-def submission_errors(application: Application, *, now: datetime) -> list[str]:
-    """Everything that stands between this application and a valid submission at `now`."""
-    tranche = application.tranche
-    problems = []
-    if now < tranche.opens_at:
-        problems.append(
-            _("This tranche opens at %(at)s; you cannot submit before then.")
-            % {"at": _format_instant(tranche.opens_at)}
-        )
-    elif now >= tranche.closes_at_in_force(now):
-        problems.append(
-            _("The deadline of this tranche was %(at)s; applications can no longer be submitted.")
-            % {"at": _format_instant(tranche.closes_at_in_force(now))}
-        )
-    return problems + content_errors(application)
-
-
-def content_errors(application: Application) -> list[str]:
-    """What is missing or wrong in the content, whatever the moment: checked on submission and on resubmission."""
-    tranche, window = application.tranche, application.window
-    problems = []
-    lines = list(application.unit_lines.select_related("target_group", "housing_type"))
-    if not lines:
-        problems.append(_("Add at least one unit line."))
-    for number, line in enumerate(lines, start=1):
-        data = UnitLineData(
-            target_group=line.target_group,
-            housing_type=line.housing_type,
-            permanence=line.permanence,
-            units=line.units,
-            requested_amount=line.requested_amount,
-            planned_monthly_rent=line.planned_monthly_rent,
-        )
-        for messages in unit_line_errors(tranche=tranche, window=window, line=data).values():
-            problems.extend(_("Unit line %(n)s: %(m)s") % {"n": number, "m": m} for m in messages)
-    units = sum(line.units for line in lines)
-    if lines and units < tranche.min_units_per_application:
-        problems.append(
-            _("An application needs at least %(min)s units; this one has %(units)s.")
-            % {"min": tranche.min_units_per_application, "units": units}
-        )
-    total = sum((line.requested_amount for line in lines), Decimal("0"))
-    if tranche.max_per_municipality is not None and total > tranche.max_per_municipality:
-        problems.append(
-            _("A municipality can receive at most € %(max)s in this tranche; this application asks € %(total)s.")
-            % {
-                "max": formats.number_format(tranche.max_per_municipality, 2, use_l10n=True, force_grouping=True),
-                "total": formats.number_format(total, 2, use_l10n=True, force_grouping=True),
-            }
-        )
-    present = set(application.attachments.values_list("kind", flat=True))
-    for kind in tranche.required_attachments:
-        if kind not in present:
-            problems.append(_("Attach the %(kind)s.") % {"kind": AttachmentKind(kind).label})
-    return problems
-
-
-def _issue_receipt_number(tranche: Tranche) -> int:
-    # The UPDATE holds the tranche row lock until commit: numbers are issued one at a time, and a
-    # rolled-back submission gives its number back, so the sequence has no gaps.
-    Tranche.objects.filter(pk=tranche.pk).update(last_receipt_number=F("last_receipt_number") + 1)
-    return Tranche.objects.values_list("last_receipt_number", flat=True).get(pk=tranche.pk)
-
-
-@transaction.atomic
 def submit_application(*, application: Application, user, now: datetime | None = None) -> Application:
-    """Submit a draft: stamps the server's receipt instant and the next receipt number of the tranche."""
-    enforce(permissions.can_submit(user, application))
-    application = _locked(application)
-    if application.status != Status.DRAFT:
-        raise ValidationError(
-            _("This application has already been submitted (%(ref)s).") % {"ref": application.reference}
-        )
-    sequence = _issue_receipt_number(application.tranche)
-    # Stamped under the tranche row lock that issued the number, so number order is receipt-time order. A
-    # refusal below rolls the number back.
-    now = now or timezone.now()
-    problems = submission_errors(application, now=now)
-    if problems:
-        raise ValidationError(problems)
-    application.receipt_sequence = sequence
-    application.reference = f"{application.tranche.receipt_prefix}-{sequence:04d}"
-    application.received_at = now
-    application.completed_at = now
-    application.ranks_at = now
-    _transition(application, to=Status.SUBMITTED, actor=user, at=now)
-    application.save()
-    return application
+    """Submit a draft, checking everything at `now`, its receipt instant; the portal's submission of a draft
+    confirmed as ready is applications.submission.submit_ready."""
+    return submission.submit_draft(application=application, user=user, arrived_at=now or timezone.now())
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ what a user may do is asked of applications.permissions, and the services check 
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,19 +14,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import AuditAction
+from accounts.services import record_audit
 from grants.models import HousingType, Tranche
 from grants.selectors import open_tranches
-from grants.templatetags.instants import format_instant
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, submission
 from .case_file import case_file
 from .forms import (
     ApplicationForm,
@@ -35,6 +38,7 @@ from .forms import (
     add_service_errors,
     initial_unit_lines,
 )
+from .middleware import arrival_instant
 from .models import Application, Attachment, Permanence, Status
 from .uploads import SizeLimitUploadHandler, too_large_message
 
@@ -82,6 +86,7 @@ def home(request):
                 {"tranche": tranche, "closes_at": tranche.closes_at_in_force(now), "ceiling": tranche.ceiling_at(now)}
                 for tranche in open_tranches(now)
             ],
+            "upcoming": Tranche.objects.filter(opens_at__gt=now).order_by("opens_at"),
             "applications": applications,
             "may_apply": permissions.can_apply(user)[0],
         },
@@ -98,7 +103,10 @@ def application_list(request):
 @login_required
 def application_create(request, slug: str):
     _require(permissions.can_apply(request.user))
-    tranche = next((tranche for tranche in open_tranches() if tranche.slug == slug), None)
+    # Drafts are made from the announcement on, so that they can be confirmed as ready before the opening.
+    tranche = Tranche.objects.filter(slug=slug, opens_at__gt=timezone.now()).first() or next(
+        (tranche for tranche in open_tranches() if tranche.slug == slug), None
+    )
     if tranche is None:
         raise Http404(_("This tranche does not take applications now."))
     form = ApplicationForm(request.POST or None, windows=tranche.windows.all())
@@ -251,6 +259,7 @@ def _attachment_upload(request, public_id, limit: SizeLimitUploadHandler):
 @login_required
 def attachment_download(request, public_id, attachment_id: int):
     attachment = _visible_attachment(request.user, public_id, attachment_id)
+    record_audit(action=AuditAction.DOWNLOAD, request=request, target=attachment, detail=attachment.original_name)
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
@@ -271,9 +280,46 @@ def attachment_delete(request, public_id, attachment_id: int):
     return redirect(_detail_url(attachment.application, "attachments"))
 
 
+def _countdown(seconds: float) -> str:
+    """Hours, minutes and seconds until a moment, as static/js/opening.js writes them too: 26:04:09."""
+    hours, rest = divmod(max(0, math.ceil(seconds)), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _opening(tranche: Tranche, now) -> dict:
+    return {
+        "now": now,
+        "opens_at": tranche.opens_at,
+        "has_opened": tranche.has_opened(now),
+        "countdown": _countdown((tranche.opens_at - now).total_seconds()),
+    }
+
+
+def _submit_page(request, application: Application, *, problems: list[str], status: int = 200):
+    now = timezone.now()
+    may_submit, reason = permissions.can_submit(request.user, application)
+    context = {
+        "application": application,
+        "resubmission": application.status == Status.INFORMATION_REQUESTED,
+        "problems": problems,
+        "may_submit": may_submit,
+        "refusal_reason": reason,
+        "can_be_sent": application.is_editable and not problems,
+        "ready": application.status == Status.DRAFT and bool(application.ready_hash),
+        **_opening(application.tranche, now),
+    }
+    return render(request, "portal/application_submit.html", context, status=status)
+
+
 @login_required
 def application_submit(request, public_id):
-    """Confirm and submit a draft, or send back an application for which information was requested."""
+    """Confirm and submit a draft, or send back an application for which information was requested.
+
+    A POST with the key of a ready state is the submission at the opening (submission.submit_ready); without it,
+    the draft is checked in full as it is submitted.
+    """
+    if request.method == "POST" and request.POST.get("key"):
+        return _submit_ready(request, public_id)
     application = _visible_application(request.user, public_id)
     resubmission = application.status == Status.INFORMATION_REQUESTED
     if request.method == "POST":
@@ -281,38 +327,101 @@ def application_submit(request, public_id):
             if resubmission:
                 application = services.resubmit_application(application=application, user=request.user)
             else:
-                application = services.submit_application(application=application, user=request.user)
+                application = services.submit_application(
+                    application=application, user=request.user, now=arrival_instant(request)
+                )
+        except submission.Refusal as refusal:
+            return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
         except ValidationError as error:
             problems = error.messages
         else:
             if resubmission:
                 messages.success(request, _("The requested information has been sent."))
             else:
-                messages.success(
-                    request,
-                    _("Your application has been received: receipt number %(reference)s, received at %(at)s.")
-                    % {"reference": application.reference, "at": format_instant(application.received_at)},
-                )
+                messages.success(request, submission.receipt_message(application))
             return redirect(_detail_url(application))
     elif resubmission:
         problems = services.content_errors(application)
-    elif application.status == Status.DRAFT:
-        problems = services.submission_errors(application, now=timezone.now())
+    elif application.status != Status.DRAFT:
+        problems = submission.already_submitted(application).messages
+    elif application.ready_hash:
+        # Checked in full when it was confirmed, and any edit since would have cleared it.
+        problems = submission.closing_errors(application.tranche, now=timezone.now())
     else:
-        problems = [_("This application has already been submitted (%(ref)s).") % {"ref": application.reference}]
-    may_submit, reason = permissions.can_submit(request.user, application)
-    return render(
-        request,
-        "portal/application_submit.html",
+        problems = submission.readiness_errors(application, now=timezone.now())
+    return _submit_page(request, application, problems=problems)
+
+
+def _submit_ready(request, public_id):
+    try:
+        receipt = submission.submit_ready(
+            user=request.user, public_id=public_id, key=request.POST["key"], arrived_at=arrival_instant(request)
+        )
+    except Application.DoesNotExist:
+        raise Http404(_("No application found.")) from None
+    except submission.Refusal as refusal:
+        application = _visible_application(request.user, public_id)
+        return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
+    messages.success(request, submission.receipt_message(receipt.application))
+    return redirect("portal:application_detail", public_id=public_id)
+
+
+@login_required
+@require_POST
+def application_ready(request, public_id):
+    """The signatory confirms the content as ready to submit at the opening."""
+    application = _visible_application(request.user, public_id)
+    try:
+        submission.confirm_ready(application=application, user=request.user)
+    except submission.Refusal as refusal:
+        return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
+    messages.success(request, _("The content has been confirmed as ready to submit."))
+    return redirect("portal:application_submit", public_id=public_id)
+
+
+@login_required
+def tranche_detail(request, slug: str):
+    """A tranche as a municipality prepares for it: its moments, the countdown, and its own applications."""
+    tranche = get_object_or_404(Tranche.objects.prefetch_related("amendments"), slug=slug)
+    now = timezone.now()
+    user = request.user
+    applications = (
+        selectors.applications_with_totals(user=user).filter(tranche=tranche).order_by("created_at", "pk")
+        if user.is_municipal
+        else []
+    )
+    rows = [
         {
             "application": application,
-            "resubmission": resubmission,
-            "problems": problems,
-            "may_submit": may_submit,
-            "refusal_reason": reason,
-            "can_be_sent": application.is_editable and not problems,
+            "ready": application.status == Status.DRAFT and bool(application.ready_hash),
+            "may_submit": permissions.can_submit(user, application)[0],
+            "received_at": (
+                submission.format_receipt_instant(application.received_at) if application.received_at else ""
+            ),
+        }
+        for application in applications
+    ]
+    closes_at = tranche.closes_at_in_force(now)
+    return render(
+        request,
+        "portal/tranche_detail.html",
+        {
+            "tranche": tranche,
+            "closes_at": closes_at,
+            "is_closed": now >= closes_at,
+            "rows": rows,
+            "may_apply": permissions.can_apply(user)[0] and now < closes_at,
+            **_opening(tranche, now),
         },
     )
+
+
+@never_cache
+@require_GET
+def server_time(request):
+    """The server's clock, for the countdown to an opening (static/js/opening.js)."""
+    now = timezone.now()
+    return JsonResponse({"now": now.isoformat(), "epoch_ms": int(now.timestamp() * 1000)})
 
 
 @login_required

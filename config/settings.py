@@ -23,6 +23,9 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="embedded-only-not-a-secret" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The proxies (addresses or networks) whose X-Request-Start header gives a request's moment of arrival
+# (applications/middleware.py, docker/nginx.conf). Empty: the moment is taken when the application gets the request.
+REQUEST_START_PROXIES = env.list("REQUEST_START_PROXIES", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,6 +57,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: the moment a request arrived is the receipt instant of a submission (docs/rules.md).
+    "applications.middleware.ArrivalMiddleware",
+    # Before the rest: every response, redirects and refusals included, carries the request id and is logged.
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -94,9 +101,15 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A kept connection is checked before a request reuses it, so that a database restart costs only the requests in
+# flight at that moment (docs/operations.md, "Opening day").
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The embedded setup's SQLite: writers wait for each other (up to 20 seconds) instead of failing at once with
+# "database is locked". IMMEDIATE takes the write lock when a transaction begins: two transactions that both
+# read and then write would otherwise deadlock, and SQLite refuses one of them without waiting.
+SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing at once with "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -154,26 +167,60 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# The worker keeps the LOGGING below (JSON lines with the request id) instead of installing its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The heartbeat task lives outside the apps, where autodiscovery would not find it.
+CELERY_IMPORTS = ["config.health"]
 CELERY_BEAT_SCHEDULE = {
     # Every night at 02:30 in CELERY_TIMEZONE (Europe/Amsterdam), besides the refresh after each allocation.
     "refresh-totals-nightly": {"task": "ministry.tasks.refresh_totals", "schedule": crontab(hour=2, minute=30)},
     # Every quarter of an hour: decide the reminders due and send what is pending (docs/notifications.md). The
     # weekly digest falls due on Monday at 08:00 and the reminders of a day at 09:00, which a sweep then finds.
     "send-reminders": {"task": "notifications.tasks.sweep_reminders", "schedule": crontab(minute="*/15")},
+    # Every night at 03:15: remove or anonymise personal data past its retention period (docs/privacy.md).
+    "apply-retention-nightly": {"task": "accounts.tasks.apply_retention", "schedule": crontab(hour=3, minute=15)},
+    # Every minute: proves that beat schedules and a worker runs; /health/ready reports its age.
+    "health-heartbeat": {"task": "config.health.heartbeat", "schedule": 60.0},
 }
 
+# How long personal data is kept, in whole years (docs/privacy.md); the nightly apply_retention job removes or
+# anonymises what is older.
+RETENTION_YEARS = {
+    "audit_log": env.int("RETENTION_AUDIT_LOG_YEARS", default=7),
+    "login_audit_log": env.int("RETENTION_LOGIN_AUDIT_LOG_YEARS", default=2),
+    "idle_account": env.int("RETENTION_IDLE_ACCOUNT_YEARS", default=1),
+    "contact_person": env.int("RETENTION_CONTACT_PERSON_YEARS", default=7),
+    "draft": env.int("RETENTION_DRAFT_YEARS", default=1),
+    "email": env.int("RETENTION_EMAIL_YEARS", default=2),
+}
+# Rules the nightly task leaves to a command run by another database user, e.g. `audit_log` where the application's
+# user may not delete audit entries.
+RETENTION_TASK_SKIP = env.list("RETENTION_TASK_SKIP", default=[])
+
+# The API (docs/api.md). The session comes first, so that a request without credentials is a 403 as on the site; a
+# bad token is a 401 (accounts.api.exception_handler).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "accounts.openapi.ApiSchema",
+    "DEFAULT_PAGINATION_CLASS": "accounts.authentication.Pagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.authentication.UserThrottle"],
+    # Requests per user, e.g. 5000/hour; empty for no limit (the tests, except those of the limit).
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_THROTTLE_RATE", default="120/minute") or None},
+    "EXCEPTION_HANDLER": "accounts.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Thuisfonds API",
-    "DESCRIPTION": "Regeling huisvesting aandachtsgroepen: tranches, applications and totals.",
+    "DESCRIPTION": (
+        "Regeling huisvesting aandachtsgroepen: applications, decisions, letters, progress reports, tranches and "
+        "totals. Authentication, errors, idempotency and limits: docs/api.md."
+    ),
     "VERSION": "1.0.0",
     # The API documentation page loads Swagger UI from our own static files, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -181,6 +228,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema and its documentation page are for logged-in users only (config/urls.py).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Choice sets that share a field name get a name of their own instead of a generated one.
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "applications.models.Status",
+        "AttachmentKindEnum": "applications.models.AttachmentKind",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -208,6 +262,8 @@ if not DEBUG:
     # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone who reaches the web server.
     # Gunicorn sets the scheme from that header only for the proxy in FORWARDED_ALLOW_IPS (docker/gunicorn.conf.py).
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and container checks ask over plain HTTP inside the network (config/health.py).
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -215,11 +271,25 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# One JSON object per line in production (python-json-logger), readable text in the embedded run; every line
+# carries the request id and user id (config/logs.py, docs/operations.md "Logs").
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_context": {"()": "config.logs.RequestContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # PDF rendering reports every step and every font subset at INFO.
     "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},

@@ -5,7 +5,13 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import api as accounts_api
 from accounts.urls import two_factor_urls
+from allocation import api as allocation_api
+from applications import api as applications_api
+from config import health
+from ministry import api as ministry_api
+from realisation import api as realisation_api
 
 # Back-office pages that moved to the app of their stage (docs/architecture.md); old links keep working.
 MOVED_ADMIN_PAGES = {
@@ -16,6 +22,9 @@ MOVED_ADMIN_PAGES = {
     "applications/grantfollowup": "realisation/grantfollowup",
 }
 
+# Every stage's API (docs/api.md): each names its endpoints in its api module's ROUTES.
+API_V1 = accounts_api.api_urls(accounts_api, applications_api, allocation_api, realisation_api, ministry_api)
+
 urlpatterns = [
     *(
         re_path(
@@ -24,6 +33,9 @@ urlpatterns = [
         )
         for old, new in MOVED_ADMIN_PAGES.items()
     ),
+    # Without login or session, for load balancers and container checks (docs/operations.md, "Health").
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -41,7 +53,7 @@ urlpatterns = [
     path("decisions/", include("allocation.urls")),
     path("ministerie/", include("ministry.urls")),
     path("notifications/", include("notifications.urls")),
-    path("api/v1/", include("ministry.api")),
+    path("api/v1/", include((API_V1, "api"))),
     path("", include("realisation.urls")),
     path("", include("applications.urls")),
 ]

@@ -16,7 +16,9 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.models import AuditAction
 from accounts.permissions import enforce
+from accounts.services import record_audit
 
 from .models import WRITTEN_KINDS, AmendmentKind, AmendmentStatus, Tranche, TrancheAmendment, UnitKind, Window
 from .permissions import can_confirm_amendment, can_discard_amendment, can_prepare_amendment
@@ -211,6 +213,13 @@ def amendment_errors(
     return errors
 
 
+def _describe(amendment: TrancheAmendment) -> str:
+    """An amendment in the audit log: its tranche, kind, publication and the values before and after."""
+    old, new = (getattr(amendment, field) for field in _value_fields(amendment.kind))
+    old, new = (value.isoformat() if isinstance(value, datetime) else value for value in (old, new))
+    return f"{amendment.tranche.slug} {amendment.kind} {amendment.publication_reference}, {old} -> {new}"
+
+
 @transaction.atomic
 def prepare_amendment(
     *,
@@ -272,6 +281,7 @@ def prepare_amendment(
     )
     amendment.full_clean()
     amendment.save()
+    record_audit(action=AuditAction.AMENDMENT, actor=user, target=amendment, detail=f"prepared: {_describe(amendment)}")
     logger.info(
         "tranche %s: %s amendment %s, taking effect at %s, prepared by %s",
         tranche.slug,
@@ -337,6 +347,12 @@ def confirm_amendment(*, amendment: TrancheAmendment, user, now: datetime | None
         row.save(update_fields=[field])
     amendment.status, amendment.confirmed_by, amendment.confirmed_at = AmendmentStatus.CONFIRMED, user, now
     amendment.save(update_fields=["status", "confirmed_by", "confirmed_at"])
+    record_audit(
+        action=AuditAction.AMENDMENT,
+        actor=user,
+        target=amendment,
+        detail=f"confirmed: {_describe(amendment)}; prepared by {amendment.prepared_by}",
+    )
     logger.info(
         "tranche %s: %s amendment %s confirmed by %s, prepared by %s",
         tranche.slug,
@@ -362,6 +378,12 @@ def discard_amendment(
     amendment.status, amendment.discarded_by = AmendmentStatus.DISCARDED, user
     amendment.discarded_at, amendment.discard_reason = now or timezone.now(), reason
     amendment.save(update_fields=["status", "discarded_by", "discarded_at", "discard_reason"])
+    record_audit(
+        action=AuditAction.AMENDMENT,
+        actor=user,
+        target=amendment,
+        detail=f"discarded: {_describe(amendment)}; reason: {reason}",
+    )
     logger.info(
         "tranche %s: %s amendment %s discarded by %s",
         amendment.tranche.slug,

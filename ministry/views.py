@@ -15,6 +15,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from accounts.models import AuditAction
+from accounts.services import record_audit
 from allocation.objections import over_commitment_per_tranche
 from grants.models import Tranche
 
@@ -57,6 +59,8 @@ def export_table(request, table: str, file_format: str):
     write, content_type = EXPORTS[file_format]
     response = HttpResponse(write(content), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="thuisfonds-{table}.{file_format}"'
+    detail = f"{table}.{file_format}, {len(content.rows)} rows, filter: {request.GET.urlencode() or '-'}"
+    record_audit(action=AuditAction.EXPORT, request=request, detail=detail)
     return response
 
 

@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditAction
 from accounts.permissions import enforce
+from accounts.services import record_audit
 from allocation.models import Decision
 from applications.models import Application
 
@@ -100,6 +102,14 @@ def prepare_settlement(*, decision: Decision, user, now: datetime | None = None)
     return settlement
 
 
+def _settlement_text(settlement: Settlement) -> str:
+    """A settlement in the audit log: the grant it settles and its money."""
+    return (
+        f"{settlement.decision.application.reference}: paid {settlement.amount_paid}, settled "
+        f"{settlement.amount_settled}, to reclaim {settlement.amount_reclaimed}"
+    )
+
+
 @transaction.atomic
 def confirm_settlement(*, settlement: Settlement, user, now: datetime | None = None) -> Settlement:
     """Four-eyes confirmation; a confirmed settlement is final and the totals are refreshed after commit."""
@@ -122,6 +132,9 @@ def confirm_settlement(*, settlement: Settlement, user, now: datetime | None = N
     settlement.approved_by = user
     settlement.confirmed_at = now or timezone.now()
     settlement.save(update_fields=["status", "approved_by", "confirmed_at"])
+    detail = _settlement_text(settlement)
+    record_audit(action=AuditAction.CONFIRMATION, actor=user, target=settlement, detail=detail)
+    record_audit(action=AuditAction.MONEY_CHANGE, actor=user, target=settlement, detail=detail)
     logger.info("settlement %s confirmed by %s", settlement.public_id, user)
     transaction.on_commit(partial(signals.settlement_confirmed.send, sender=Settlement, settlement=settlement))
     return settlement
@@ -130,8 +143,10 @@ def confirm_settlement(*, settlement: Settlement, user, now: datetime | None = N
 @transaction.atomic
 def discard_settlement(*, settlement: Settlement, user) -> None:
     enforce(permissions.can_discard_settlement(user, settlement))
-    settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+    settlement = Settlement.objects.select_for_update().select_related("decision__application").get(pk=settlement.pk)
     enforce(permissions.can_discard_settlement(user, settlement))
+    detail = f"{_settlement_text(settlement)}; prepared by {settlement.prepared_by}"
+    record_audit(action=AuditAction.DISCARD, actor=user, target=settlement, detail=detail)
     settlement.delete()
 
 

@@ -5,11 +5,20 @@ from django.conf import settings as django_settings
 from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 from django.db import connection
 from django.test import Client
+from hypothesis import Phase
+from hypothesis import settings as hypothesis_settings
 
 from config.celery import app as celery_app
 from grants.services import load_reference_data
 from ministry.services import load_published_figures
-from tests.factories import pass_second_factor
+from tests.factories import ApplicationFactory, TrancheFactory, UserFactory, pass_second_factor
+
+# `make mutation` draws the same examples for every mutant, so that a score does not depend on luck, and does
+# not shrink a failing example: that a mutant fails is enough.
+hypothesis_settings.register_profile(
+    "mutation", derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -99,3 +108,42 @@ def _reference_data_after_flush(request):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# --- the people and objects most tests start from (a test file may override one with its own) ---------------
+
+
+@pytest.fixture
+def editor():
+    """A municipal editor (of Utrecht): prepares applications in the portal."""
+    return UserFactory()
+
+
+@pytest.fixture
+def signatory():
+    """A municipal signatory (of Utrecht): prepares and submits."""
+    return UserFactory(signatory=True)
+
+
+@pytest.fixture
+def assessor():
+    """An agency assessor: reviews applications and prepares allocations and amendments."""
+    return UserFactory(assessor=True)
+
+
+@pytest.fixture
+def approver():
+    """An agency approver: confirms what an assessor prepared."""
+    return UserFactory(approver=True)
+
+
+@pytest.fixture
+def tranche():
+    """An open tranche (opened yesterday, closes in thirty days) with one window open to every target group."""
+    return TrancheFactory()
+
+
+@pytest.fixture
+def draft(editor):
+    """A draft of the editor's municipality in an open tranche, with one line of ten permanent homes."""
+    return ApplicationFactory(municipality=editor.municipality, project_name="Het Baken")

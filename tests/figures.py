@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from allocation.services import confirm_allocation, prepare_allocation
@@ -15,13 +13,7 @@ from applications.models import Status
 from applications.services import withdraw_application
 from grants.models import AmendmentKind, HousingType, TargetGroup, Tranche, TrancheAmendment, TrancheTargetGroup
 from tests.factories import ApplicationFactory, TrancheFactory, UnitLineFactory, UserFactory
-
-
-def client_for(user, *, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    return client
+from tests.portal import client_for as client_for
 
 
 def user(**traits):

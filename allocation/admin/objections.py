@@ -23,8 +23,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import AGENCY_ROLES, User
+from accounts.models import AGENCY_ROLES, AuditAction, User
 from accounts.security import reauthentication_required
+from accounts.services import record_audit
 from applications.models import Application
 from grants.admin import ReadOnlyAdmin, ReadOnlyInline
 from grants.admin import instant_or_dash as amsterdam_time
@@ -464,6 +465,7 @@ class LetterAdmin(ReadOnlyAdmin):
             objections.generate_letter_pdf(letter_id=letter.pk)
             letter.refresh_from_db(fields=["pdf"])
         field_name, content_type = LETTER_FORMATS[file_format]
+        record_audit(action=AuditAction.DOWNLOAD, request=request, target=letter, detail=f"letter ({file_format})")
         return FileResponse(
             getattr(letter, field_name).open("rb"),
             content_type=content_type,

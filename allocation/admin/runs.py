@@ -21,7 +21,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import AuditAction
 from accounts.security import reauthentication_required
+from accounts.services import record_audit
 from grants.admin import ReadOnlyAdmin, TranchePage, add_tranche_page
 from grants.admin import euro_or_dash as euro
 from grants.admin import instant_or_dash as amsterdam_time
@@ -482,6 +484,7 @@ class AllocationRunAdmin(ReadOnlyAdmin):
             f'attachment; filename="ranked-list-{run.tranche.slug}-{scope}-{run.public_id}.csv"'
         )
         selectors.write_ranked_list_csv(run=run, stream=response)
+        record_audit(action=AuditAction.EXPORT, request=request, target=run, detail="ranked list (CSV)")
         return response
 
     @admin.display(description=gettext_lazy("window"), ordering="window__code")

@@ -73,6 +73,7 @@
   function update() {
     var unitsTotal = 0;
     var amountTotal = 0;
+    var unreadable = false;
     rows().forEach(function (row) {
       var units = Number(field(row, "units").value);
       var maximum = lineMaximum(row);
@@ -97,12 +98,16 @@
       requestedInput.placeholder = formatCents(maximum);
       if (requested === null) {
         amountTotal += maximum;
-      } else if (!Number.isNaN(requested)) {
+      } else if (Number.isNaN(requested)) {
+        unreadable = true;
+      } else {
         amountTotal += requested;
       }
     });
     totals.querySelector("[data-total-units]").textContent = String(unitsTotal);
     totals.querySelector("[data-total-amount]").textContent = formatCents(amountTotal);
+    // A line left out of the total says so, rather than making the total look complete.
+    totals.querySelector("[data-total-unreadable]").hidden = !unreadable;
   }
 
   function renumber() {

@@ -311,3 +311,41 @@ def test_the_money_first_runs_short_on_the_lottery_day(case):
     if case["rule"] == "partial" and result.lottery_day is not None:
         # Cutting to the cap gives a municipality the same total whatever the drawn order: the day still overflows.
         assert local_day(short[0].candidate.ranked_at) == result.lottery_day
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs())
+def test_a_window_spends_all_it_can_under_the_partial_rule(run):
+    # The lower bound the upper-bound checks above lack: an allocator that refused everyone fails here.
+    run.update(rule="partial", municipal_cap=None, transfer=False)
+    results = allocate(**run)
+    tranche_left = run["tranche_room"]
+    for result, window in zip(results, run["windows"], strict=True):
+        requested = sum((c.requested for c in window.candidates), ZERO)
+        available = min(window.ceiling, tranche_left)
+        if result.method == "pro_rata" and requested > available:
+            # Shares are rounded down to the cent: less than a cent per line stays unused.
+            assert available - result.proposed < Decimal("0.01") * len(result.lines)
+        else:
+            assert result.proposed == min(requested, available)
+        tranche_left -= result.proposed
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs())
+def test_the_reserve_list_is_in_rank_order_and_only_holds_those_short_of_budget(run):
+    results = allocate(**run)
+    for result in results:
+        ranks = [line.rank for line in result.reserve]
+        assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+        assert all(line.reason == Reason.BUDGET_EXHAUSTED and line.proposed == 0 for line in result.reserve)
+        if run["rule"] in ("partial", "stop") and result.method != "pro_rata" and not run["transfer"]:
+            # Without skipping, the reserve list is the tail of the ranking after the cut-off, less cap refusals
+            # (and a request of nothing, which fits any room that is left).
+            first = result.reserve[0].rank if result.reserve else len(result.lines) + 1
+            tail = [
+                line
+                for line in result.lines
+                if line.rank >= first and line.outcome != Outcome.REFUSED and line.requested > 0
+            ]
+            assert [line for line in result.reserve if line.requested > 0] == tail

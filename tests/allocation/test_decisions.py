@@ -32,16 +32,6 @@ def _english():
         yield
 
 
-@pytest.fixture
-def assessor():
-    return UserFactory(assessor=True)
-
-
-@pytest.fixture
-def approver():
-    return UserFactory(approver=True)
-
-
 def make_tranche(ceiling="200000.00", **settings):
     """A tranche that has closed, so that it may be allocated."""
     return closed_tranche(budget_ceiling=Decimal(ceiling), **settings)

@@ -32,6 +32,13 @@ GROUNDS = "Er was nog € 30.000 over; die had ons project moeten krijgen."
 REASONS = "Het resterende budget van de tranche had aan uw aanvraag moeten worden toegekend."
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    # The refusals below are matched by their English text; requests still choose their own language.
+    with translation.override("en"):
+        yield
+
+
 def user(**traits):
     return UserFactory(password=None, **traits)
 

@@ -193,6 +193,28 @@ def test_student_2025_categories_by_share_of_units(shared, common_room, expected
     assert student_2025_category(candidate(1, at(30, 8), units=8, shared=shared, common_room=common_room)) == expected
 
 
+@pytest.mark.parametrize(
+    ("shared", "common_room", "expected"),
+    [
+        (1, 0, "C"),  # mixed, 20%: under a quarter
+        (0, 1, "E"),  # self-contained, 20% with a common room: under a quarter
+    ],
+)
+def test_student_2025_a_fifth_is_less_than_a_quarter(shared, common_room, expected):
+    assert student_2025_category(candidate(1, at(30, 8), units=5, shared=shared, common_room=common_room)) == expected
+
+
+@pytest.mark.parametrize("categorise", [student_2025_category, non_self_contained_first_category])
+def test_an_application_without_units_cannot_be_categorised(categorise):
+    with pytest.raises(ValueError, match="^RHA-2023-0001 has no units to categorise$"):
+        categorise(candidate(1, at(30, 8), units=0))
+
+
+def test_an_application_of_one_unit_is_categorised():
+    assert non_self_contained_first_category(candidate(1, at(30, 8), units=1, shared=1)) == "A"
+    assert student_2025_category(candidate(1, at(30, 8), units=1, shared=1)) == "A"
+
+
 @pytest.mark.parametrize(("shared", "expected"), [(8, "A"), (1, "B"), (0, "C")])
 def test_non_self_contained_first_categories(shared, expected):
     assert non_self_contained_first_category(candidate(1, at(30, 8), units=8, shared=shared)) == expected
@@ -236,6 +258,28 @@ def test_category_ranking_with_lottery_tie_break_draws_within_each_category():
 def test_unknown_category_rule_is_refused():
     with pytest.raises(ValueError, match="unknown category rule"):
         rank([candidate(1, at(30, 8))], method="category", seed=1, ceiling=Decimal("1"), category_rule="nope")
+
+
+def test_a_category_window_without_a_rule_is_refused():
+    with pytest.raises(ValueError, match="^unknown category rule ''"):
+        rank([candidate(1, at(30, 8))], method="category", seed=1, ceiling=Decimal("1"))
+
+
+def test_unknown_tie_break_is_refused():
+    with pytest.raises(ValueError, match="^unknown tie-break 'coin'$"):
+        rank(
+            [candidate(1, at(30, 8))],
+            method="category",
+            seed=1,
+            ceiling=Decimal("1"),
+            category_rule="student_2025",
+            tie_break="coin",
+        )
+
+
+def test_unknown_ranking_method_is_refused():
+    with pytest.raises(ValueError, match="^unknown ranking method 'alphabetical'$"):
+        rank([candidate(1, at(30, 8))], method="alphabetical", seed=1, ceiling=Decimal("1"))
 
 
 def test_every_shipped_window_names_a_known_category_rule():

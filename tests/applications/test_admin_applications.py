@@ -12,7 +12,7 @@ from accounts.services import sync_agency_group
 from applications import services
 from applications.models import Application, Attachment, Status, StatusChange
 from grants.models import TargetGroup
-from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
+from tests.factories import ApplicationFactory, UserFactory
 from tests.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -35,11 +35,6 @@ def assessor():
 def agency_client(client, assessor):
     client.force_login(assessor)
     return client
-
-
-@pytest.fixture
-def tranche():
-    return TrancheFactory()
 
 
 def run_action(client, action: str, applications, **extra):
@@ -197,6 +192,7 @@ def test_history_view_is_available(agency_client):
     application = ApplicationFactory(submitted=True)
     response = agency_client.get(reverse("admin:applications_application_history", args=[application.pk]))
     assert response.status_code == 200
+    assert application.reference in response.content.decode()
 
 
 def test_restoring_an_old_version_from_history_is_refused(agency_client, assessor):

@@ -12,23 +12,12 @@ from django.test import Client
 
 from applications import uploads
 from applications.models import Attachment
-from tests.factories import ApplicationFactory, UserFactory
 from tests.files import docx_bytes, pdf_bytes, upload, xlsx_bytes
 from tests.portal import client_for, url
 
 pytestmark = pytest.mark.django_db
 
 EICAR_MARKER = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
-
-
-@pytest.fixture
-def editor():
-    return UserFactory()
-
-
-@pytest.fixture
-def draft(editor):
-    return ApplicationFactory(municipality=editor.municipality)
 
 
 def post_file(editor, draft, name: str, content: bytes, *, language: str = "en"):

@@ -263,6 +263,7 @@ def test_agency_staff_open_a_letter_from_the_back_office(life):
         reverse("decisions:case_letter_html", args=[life["letter"].public_id])
     )
     assert response.status_code == 200
+    assert b"".join(response.streaming_content).decode() == "<p>Wij hebben uw bezwaarschrift ontvangen.</p>"
 
 
 def test_drafts_and_unconfirmed_work_stay_out_of_the_case_file():

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
+from accounts.models import AuditEntry
 from applications import importing
 from applications.models import Application, InformationRequest, Status, StatusChange, UnitLine
 from applications.selectors import EXCHANGE_COLUMNS, INFORMATION_COLUMNS, application_rows, exchange_columns
@@ -289,3 +290,56 @@ def test_export_gives_back_an_imported_file_with_information_requests(tranche):
     assert exchange_columns(tranche=tranche) == EXCHANGE_COLUMNS + INFORMATION_COLUMNS
     exported = [",".join(row.values()) for row in application_rows(tranche=tranche)]
     assert exported == rows
+
+
+# --- what an import records -----------------------------------------------------------------------------
+
+
+def test_each_imported_application_is_received_then_found_eligible_by_the_importing_user(tranche, assessor):
+    with translation.override("en"):
+        importing.import_applications(tranche=tranche, stream=csv_text(GOOD_ROWS), source="test.csv", user=assessor)
+
+    changes = StatusChange.objects.filter(application__reference="RHA-2023-0002").order_by("id")
+    assert [(c.from_status, c.to_status, c.actor, c.reason) for c in changes] == [
+        ("", Status.SUBMITTED, assessor, "Imported from test.csv."),
+        (Status.SUBMITTED, Status.ELIGIBLE, assessor, "Imported from test.csv."),
+    ]
+    (entry,) = AuditEntry.objects.filter(object_id=str(tranche.pk))
+    assert (entry.actor, entry.object_type, entry.detail) == (
+        assessor,
+        "grants.tranche",
+        "applications imported as eligible from test.csv: 3",
+    )
+
+
+def test_an_import_without_a_user_or_file_name_names_the_system_and_csv(tranche, caplog):
+    with translation.override("en"), caplog.at_level("INFO", logger="applications.importing"):
+        importing.import_applications(tranche=tranche, stream=csv_text(GOOD_ROWS[:1]))
+
+    change = StatusChange.objects.get(application__reference="RHA-2023-0001", to_status=Status.SUBMITTED)
+    assert (change.actor, change.reason) == (None, "Imported from CSV.")
+    (entry,) = AuditEntry.objects.filter(object_id=str(tranche.pk))
+    assert (entry.actor, entry.actor_name, entry.detail) == (
+        None,
+        "import",
+        "applications imported as eligible from CSV: 1",
+    )
+    assert f"imported 1 applications into {tranche.slug} from CSV" in caplog.messages
+
+
+def test_the_receipt_counter_moves_past_an_imported_reference_of_the_portals_form(tranche):
+    # The tranche's prefix has a dash of its own: RHA-2023-0009 is number 9.
+    row = GOOD_ROWS[0].replace("RHA-2023-0001", "RHA-2023-0009")
+    importing.import_applications(tranche=tranche, stream=csv_text([row]))
+
+    tranche.refresh_from_db()
+    assert tranche.last_receipt_number == 9
+
+
+@pytest.mark.parametrize("reference", ["OUD-0005", "RHA-2023-00x5", "RHA-2023-\u0665"])
+def test_a_reference_of_another_form_does_not_move_the_counter_past_the_imported_count(tranche, reference):
+    rows = [GOOD_ROWS[0].replace("RHA-2023-0001", reference), GOOD_ROWS[3]]
+    importing.import_applications(tranche=tranche, stream=csv_text(rows))
+
+    tranche.refresh_from_db()
+    assert tranche.last_receipt_number == 3  # RHA-2023-0003 is of the portal's form; two were imported

@@ -26,16 +26,6 @@ ARABIC_7000 = "\u0667\u0660\u0660\u0660"  # ٧٠٠٠
 CONTROL_MESSAGE = "Verwijder de stuurtekens (zoals een NUL-teken of een regeleinde) uit deze tekst."
 
 
-@pytest.fixture
-def editor():
-    return UserFactory()
-
-
-@pytest.fixture
-def draft(editor):
-    return ApplicationFactory(municipality=editor.municipality, project_name="Het Baken")
-
-
 def saved_lines(application) -> list[tuple]:
     return list(application.unit_lines.values_list("units", "requested_amount", "planned_monthly_rent"))
 

@@ -17,16 +17,6 @@ def _english():
         yield
 
 
-@pytest.fixture
-def signatory():
-    return UserFactory(signatory=True)
-
-
-@pytest.fixture
-def assessor():
-    return UserFactory(assessor=True)
-
-
 def test_submit_stamps_receipt_number_and_instant(signatory):
     application = ApplicationFactory(municipality=signatory.municipality)
     submitted = services.submit_application(application=application, user=signatory)

@@ -12,16 +12,6 @@ from tests.portal import client_for, url
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def editor():
-    return UserFactory()
-
-
-@pytest.fixture
-def draft(editor):
-    return ApplicationFactory(municipality=editor.municipality)
-
-
 def _attach(application, user, *, name="projectplan.pdf", content=None):
     attachment = Attachment(
         application=application,

@@ -7,20 +7,10 @@ from django.urls import reverse
 
 from applications.models import Application, Status, StatusChange
 from grants.models import Window
-from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
+from tests.factories import ApplicationFactory, TrancheFactory
 from tests.portal import client_for, edit_data, line, url
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor():
-    return UserFactory()
-
-
-@pytest.fixture
-def draft(editor):
-    return ApplicationFactory(municipality=editor.municipality, project_name="Het Baken")
 
 
 def _line_snapshot(application):

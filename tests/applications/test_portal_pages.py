@@ -184,10 +184,10 @@ def _municipal_applications(editor, count):
         )
 
 
-# Session, user, the user's municipality for the header, open tranches with their amendments and windows,
-# the grants that need attention, the applications with their totals in one query, and the unread
-# notifications for the header.
-HOME_QUERIES = 9
+# Session, user, the user's municipality for the header, open tranches with their amendments and windows, the
+# tranches opening soon, the grants that need attention, the applications with their totals in one query, and the
+# unread notifications for the header.
+HOME_QUERIES = 10
 # Session, user, municipality, the page's count, the page's applications with totals, unread notifications.
 LIST_QUERIES = 6
 

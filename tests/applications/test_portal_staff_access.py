@@ -71,8 +71,12 @@ def test_the_municipality_still_opens_its_own_draft_and_attachment():
     attachment = with_attachment(application)
     client = client_for(UserFactory(municipality=application.municipality))
 
-    assert client.get(url("application_detail", application)).status_code == 200
-    assert client.get(url("attachment_download", application, attachment.pk)).status_code == 200
+    page = client.get(url("application_detail", application))
+    download = client.get(url("attachment_download", application, attachment.pk))
+
+    assert page.status_code == download.status_code == 200
+    assert application.project_name in page.content.decode()
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
 
 
 def test_the_agency_opens_a_submitted_application_and_its_attachment_in_the_back_office():
@@ -80,8 +84,12 @@ def test_the_agency_opens_a_submitted_application_and_its_attachment_in_the_back
     attachment = with_attachment(application)
     client = client_for(staff("assessor"))
 
-    assert client.get(admin_url("change", application)).status_code == 200
-    assert client.get(admin_url("attachment", application, attachment.pk)).status_code == 200
+    page = client.get(admin_url("change", application))
+    download = client.get(admin_url("attachment", application, attachment.pk))
+
+    assert page.status_code == download.status_code == 200
+    assert application.reference in page.content.decode()
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
 
 
 def assert_not_found(response) -> None:

@@ -18,11 +18,6 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.fixture
-def signatory():
-    return UserFactory(signatory=True)
-
-
-@pytest.fixture
 def draft(signatory):
     return ApplicationFactory(municipality=signatory.municipality)
 
@@ -102,7 +97,7 @@ def test_second_submit_gives_clear_error_and_changes_nothing(signatory, draft):
     assert _submit(signatory, draft).status_code == 302
     before = _state(draft)
     response = _submit(signatory, draft)
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert f"This application has already been submitted ({draft.reference})." in response.context["problems"]
     assert _state(draft) == before
 
@@ -122,7 +117,7 @@ def test_submit_one_second_after_closing_is_refused_naming_the_deadline_and_draf
     closing = draft.tranche.closes_at
     with time_machine.travel(closing + timedelta(seconds=1), tick=False):
         response = _submit(signatory, draft, language="nl")
-    assert response.status_code == 200
+    assert response.status_code == 403
     [problem] = response.context["problems"]
     assert timezone.localtime(closing, AMSTERDAM).strftime("%H:%M") in problem
     assert _state(draft) == before
@@ -135,6 +130,7 @@ def test_submit_before_opening_is_refused_naming_the_opening(signatory):
     before = _state(application)
     with time_machine.travel(opens_at - timedelta(seconds=1), tick=False):
         response = _submit(signatory, application, language="nl")
+    assert response.status_code == 403
     [problem] = response.context["problems"]
     assert "1 maart 2027 09:00" in problem
     assert _state(application) == before
@@ -188,7 +184,7 @@ class TestClosingAcrossDaylightSavingChange:
         with time_machine.travel(self.CLOSING + timedelta(seconds=1), tick=False):
             response = _submit(signatory, application)
         application.refresh_from_db()
-        assert response.status_code == 200
+        assert response.status_code == 403
         assert application.status == Status.DRAFT
 
 

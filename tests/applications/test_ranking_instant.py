@@ -40,11 +40,6 @@ def tranche():
 
 
 @pytest.fixture
-def signatory():
-    return UserFactory(signatory=True)
-
-
-@pytest.fixture
 def assessor():
     user = UserFactory(assessor=True)
     user.groups.add(sync_agency_group())

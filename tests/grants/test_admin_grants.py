@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -434,3 +434,65 @@ def test_opening_instants_are_shown_in_amsterdam_time(agency_client):
     TrancheFactory(opens_at=opens, closes_at=opens + timedelta(days=39))
     content = agency_client.get(TRANCHES).content.decode()
     assert "26-08-2024 09:00" in content
+
+
+# --- closing instants typed in local time around the clock changes --------------------------------------
+
+
+def amend_closing_in_local_time(client, tranche: Tranche, day: str, time: str):
+    """Prepare a closing amendment in the admin, typing the new closing as the date and time Amsterdam reads."""
+    response = client.get(change_url(tranche))
+    data = form_data(response)
+    [new] = [f for f in response.context["inline_admin_formsets"] if isinstance(f.opts, NewAmendmentInline)]
+    prefix = new.formset.prefix
+    effective = timezone.localtime(timezone.now() + timedelta(minutes=1), AMSTERDAM)
+    data[f"{prefix}-TOTAL_FORMS"] = ["1"]
+    data[f"{prefix}-0-kind"] = [AmendmentKind.CLOSING]
+    data[f"{prefix}-0-publication_reference"] = ["Stcrt. 2026, 329"]
+    data[f"{prefix}-0-effective_at_0"] = [effective.strftime("%Y-%m-%d")]
+    data[f"{prefix}-0-effective_at_1"] = [effective.strftime("%H:%M:%S")]
+    data[f"{prefix}-0-new_closes_at_0"] = [day]
+    data[f"{prefix}-0-new_closes_at_1"] = [time]
+    return client.post(change_url(tranche), data)
+
+
+@pytest.mark.parametrize(
+    ("day", "time"),
+    [
+        # The clocks go from 02:00 to 03:00 on the last Sunday of March: 02:30 does not exist.
+        ("2026-03-29", "02:30:00"),
+        # They go back from 03:00 to 02:00 on the last Sunday of October: 02:30 happens twice.
+        ("2026-10-25", "02:30:00"),
+    ],
+    ids=["non-existent", "ambiguous"],
+)
+def test_a_closing_time_that_does_not_exist_or_happens_twice_in_amsterdam_is_refused(agency_client, day, time):
+    with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=AMSTERDAM), tick=False):
+        tranche = created_an_hour_ago(closes_at=datetime(2026, 3, 20, 17, tzinfo=AMSTERDAM))
+        response = amend_closing_in_local_time(agency_client, tranche, day, time)
+
+    assert response.status_code == 200
+    # Django's own message names the time as typed and the zone it cannot place it in.
+    messages = inline(response, NewAmendmentInline).formset.errors[0]["new_closes_at"]
+    assert messages[0].startswith(f"{day} {time} ") and "Europe/Amsterdam" in messages[0]
+    assert not TrancheAmendment.all_objects.filter(tranche=tranche).exists()
+
+
+@pytest.mark.parametrize(
+    ("day", "time", "instant"),
+    [
+        # Just before and just after the hour the clocks skip: winter time, then summer time.
+        ("2026-03-29", "01:59:59", datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC)),
+        ("2026-03-29", "03:00:00", datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC)),
+        ("2026-03-29", "17:00:00", datetime(2026, 3, 29, 15, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_closing_on_the_day_the_clocks_go_forward_is_stored_as_the_instant_amsterdam_means(
+    agency_client, day, time, instant
+):
+    with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=AMSTERDAM), tick=False):
+        tranche = created_an_hour_ago(closes_at=datetime(2026, 3, 20, 17, tzinfo=AMSTERDAM))
+        response = amend_closing_in_local_time(agency_client, tranche, day, time)
+
+    assert response.status_code == 302
+    assert TrancheAmendment.all_objects.get(tranche=tranche).new_closes_at == instant

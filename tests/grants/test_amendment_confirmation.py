@@ -19,16 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def assessor():
-    return UserFactory(assessor=True)
-
-
-@pytest.fixture
-def approver():
-    return UserFactory(approver=True)
-
-
-@pytest.fixture
 def tranche():
     return TrancheFactory(budget_ceiling=Decimal("1000000"), max_per_municipality=Decimal("200000"))
 
@@ -166,6 +156,55 @@ def test_confirmation_is_refused_when_the_value_replaced_has_changed_since_it_wa
     with translation.override("en"), pytest.raises(ValidationError, match="has changed to"):
         confirm_amendment(amendment=stale, user=approver)
     assert fresh(tranche).max_per_municipality == Decimal("250000")
+
+
+def stale_after(tranche, assessor, approver, kind, first: dict, second: dict, *, later=timedelta(0)):
+    """Two amendments of one kind prepared on the same value; the second is confirmed first: the first is stale.
+
+    The first takes effect `later` (a closing may wait; a written kind takes effect when it is prepared).
+    """
+    stale = prepare(tranche, assessor, kind, at=timezone.now() + later, **first)
+    other = prepare(tranche, assessor, kind, reference="Stcrt. 2026, 2", **second)
+    confirm_amendment(amendment=other, user=approver)
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
+        confirm_amendment(amendment=stale, user=approver)
+    return raised.value.messages
+
+
+CHANGED = "The value this amendment replaces has changed to {} since it was prepared: discard it and record it again."
+
+
+def test_a_stale_confirmation_names_the_amount_now_in_force(tranche, assessor, approver):
+    kind = AmendmentKind.MAX_PER_MUNICIPALITY
+    messages = stale_after(
+        tranche, assessor, approver, kind, {"new_amount": Decimal("300000")}, {"new_amount": Decimal("250000")}
+    )
+
+    assert messages == [CHANGED.format("€\xa0250.000,00")]
+
+
+def test_a_stale_confirmation_says_when_the_maximum_was_taken_away(tranche, assessor, approver):
+    kind = AmendmentKind.MAX_PER_MUNICIPALITY
+    messages = stale_after(tranche, assessor, approver, kind, {"new_amount": Decimal("300000")}, {"new_amount": None})
+
+    assert messages == [CHANGED.format("none")]
+
+
+def test_a_stale_confirmation_names_the_closing_now_in_force(tranche, assessor, approver):
+    closing = timezone.localtime(tranche.closes_at).replace(microsecond=0)
+    messages = stale_after(
+        tranche,
+        assessor,
+        approver,
+        AmendmentKind.CLOSING,
+        {"new_closes_at": closing + timedelta(days=7)},
+        {"new_closes_at": closing + timedelta(days=3)},
+        later=timedelta(hours=1),
+    )
+
+    (message,) = messages
+    assert message.startswith("The value this amendment replaces has changed to ")
+    assert (closing + timedelta(days=3)).strftime("%Y") in message and "since it was prepared" in message
 
 
 # --- kinds written on confirmation ------------------------------------------------------------------------

@@ -8,32 +8,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
+from accounts.models import AuditEntry
 from applications import services
 from applications.models import Status
-from grants.amendments import confirm_amendment, prepare_amendment
-from grants.models import AmendmentKind, AmendmentStatus, TrancheAmendment
+from grants.amendments import amendment_errors, amendment_values, confirm_amendment, prepare_amendment
+from grants.models import AmendmentKind, AmendmentStatus, TrancheAmendment, UnitKind, Window
 from grants.selectors import tranche_history
 from grants.services import TRANCHES_DIR, load_tranche
+from grants.templatetags.instants import format_instant
 from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 TRANCHES = TRANCHES_DIR
-
-
-@pytest.fixture
-def assessor():
-    return UserFactory(assessor=True)
-
-
-@pytest.fixture
-def approver():
-    return UserFactory(approver=True)
-
-
-@pytest.fixture
-def tranche():
-    return TrancheFactory(budget_ceiling=Decimal("1000000"))
 
 
 def raise_ceiling(tranche, user, amount, *, at, reference="Stcrt. 2026, 1"):
@@ -139,11 +126,55 @@ def test_a_new_closing_before_the_amendment_takes_effect_is_refused(tranche, ass
     assert field_errors(raised) == {"new_closes_at"}
 
 
-@pytest.mark.parametrize("amount", ["0", "-1"])
+@pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-1"), None])
 def test_a_ceiling_that_is_not_positive_is_refused(tranche, assessor, amount):
-    with pytest.raises(ValidationError) as raised:
-        raise_ceiling(tranche, assessor, amount, at=timezone.now() + timedelta(hours=1))
-    assert field_errors(raised) == {"new_ceiling"}
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
+        prepare_amendment(
+            tranche=tranche,
+            kind=AmendmentKind.CEILING,
+            publication_reference="Stcrt. 2026, 1",
+            effective_at=timezone.now() + timedelta(hours=1),
+            new_ceiling=amount,
+            user=assessor,
+        )
+    assert raised.value.message_dict == {"new_ceiling": ["Give the new ceiling, in euros."]}
+
+
+def test_a_ceiling_of_one_euro_is_refused_only_for_the_windows_above_it(tranche, assessor):
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
+        raise_ceiling(tranche, assessor, "1", at=timezone.now() + timedelta(hours=1))
+    assert raised.value.message_dict == {
+        "new_ceiling": ["The windows add up to €\xa01.000.000,00, above this ceiling: amend their ceilings first."]
+    }
+
+
+ALL_VALUES = {
+    "new_ceiling": Decimal("2000000"),
+    "new_closes_at": datetime(2026, 12, 31, 16, tzinfo=UTC),
+    "new_amount": Decimal("9000"),
+    "unit_kind": "permanent",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "kept"),
+    [
+        (AmendmentKind.CEILING, {"new_ceiling": Decimal("2000000")}),
+        (AmendmentKind.CLOSING, {"new_closes_at": datetime(2026, 12, 31, 16, tzinfo=UTC)}),
+        (AmendmentKind.WINDOW_CEILING, {"new_amount": Decimal("9000"), "window": "the window"}),
+        (AmendmentKind.MAX_PER_UNIT, {"new_amount": Decimal("9000"), "unit_kind": "permanent"}),
+        (AmendmentKind.MAX_PER_MUNICIPALITY, {"new_amount": Decimal("9000")}),
+    ],
+)
+def test_an_amendment_keeps_only_the_values_of_its_kind(kind, kept):
+    values = amendment_values(kind=kind, window="the window", **ALL_VALUES)
+
+    empty = {"new_ceiling": None, "new_closes_at": None, "new_amount": None, "window": None, "unit_kind": ""}
+    assert values == {**empty, **kept}
+
+
+def test_a_maximum_per_unit_without_its_kind_names_none():
+    assert amendment_values(kind=AmendmentKind.MAX_PER_UNIT, new_amount=Decimal("9000"))["unit_kind"] == ""
 
 
 def test_an_amendment_taking_effect_before_the_tranche_was_created_is_refused(assessor):
@@ -266,3 +297,262 @@ def test_an_extension_recorded_while_open_admits_a_submission_after_the_first_cl
         application=application, user=signatory, now=first_closing + timedelta(days=1)
     )
     assert submitted.status == Status.SUBMITTED
+
+
+# --- every check of an amendment, with its message --------------------------------------------------------
+
+
+@pytest.fixture
+def checked(tranche):
+    """The errors amendment_errors gives on the tranche (ceiling € 1,000,000, one window of all of it), in English."""
+    Window.objects.create(tranche=tranche, code="other", name="Ander loket", budget_ceiling=Decimal("0.01"))
+    Window.objects.filter(tranche=tranche, code="all").update(budget_ceiling=Decimal("999999.99"))
+
+    def errors(kind, **values):
+        with translation.override("en"):
+            return amendment_errors(tranche=tranche, kind=kind, **values)
+
+    return errors
+
+
+GIVE_AMOUNT = "Give the new amount, in euros."
+MORE_THAN_ZERO = "The new amount must be more than zero."
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "expected"),
+    [
+        ("opening", {}, {"kind": ["Choose what the amendment changes."]}),
+        (AmendmentKind.CEILING, {}, {"new_ceiling": ["Give the new ceiling, in euros."]}),
+        (AmendmentKind.CEILING, {"new_ceiling": Decimal("0")}, {"new_ceiling": ["Give the new ceiling, in euros."]}),
+        (
+            AmendmentKind.CEILING,
+            {"new_ceiling": Decimal("999999.99")},
+            {
+                "new_ceiling": [
+                    "The windows add up to €\xa01.000.000,00, above this ceiling: amend their ceilings first."
+                ]
+            },
+        ),
+        (AmendmentKind.CEILING, {"new_ceiling": Decimal("1000000.00")}, {}),
+        (AmendmentKind.CLOSING, {}, {"new_closes_at": ["Give the new closing instant."]}),
+        (
+            AmendmentKind.WINDOW_CEILING,
+            {},
+            {"window": ["Choose a window of this tranche."], "new_amount": [GIVE_AMOUNT]},
+        ),
+        (
+            AmendmentKind.MAX_PER_UNIT,
+            {"new_amount": Decimal("9000")},
+            {"unit_kind": ["Choose which maximum per unit the amendment changes."]},
+        ),
+        (AmendmentKind.MAX_PER_UNIT, {"unit_kind": UnitKind.PERMANENT}, {"new_amount": [GIVE_AMOUNT]}),
+        (
+            AmendmentKind.MAX_PER_UNIT,
+            {"unit_kind": UnitKind.PERMANENT, "new_amount": Decimal("0")},
+            {"new_amount": [MORE_THAN_ZERO]},
+        ),
+        (AmendmentKind.MAX_PER_UNIT, {"unit_kind": UnitKind.PERMANENT, "new_amount": Decimal("0.01")}, {}),
+        # Short-stay units may be made ineligible: no amount.
+        (AmendmentKind.MAX_PER_UNIT, {"unit_kind": UnitKind.SHORT_STAY}, {}),
+        # No maximum per municipality is allowed, as on the tranche; zero is not.
+        (AmendmentKind.MAX_PER_MUNICIPALITY, {}, {}),
+        (AmendmentKind.MAX_PER_MUNICIPALITY, {"new_amount": Decimal("0")}, {"new_amount": [MORE_THAN_ZERO]}),
+        (AmendmentKind.MAX_PER_MUNICIPALITY, {"new_amount": Decimal("-1")}, {"new_amount": [MORE_THAN_ZERO]}),
+        (AmendmentKind.MAX_PER_MUNICIPALITY, {"new_amount": Decimal("0.01")}, {}),
+    ],
+    ids=lambda value: getattr(value, "value", None) if isinstance(value, AmendmentKind) else None,
+)
+def test_each_value_check_gives_its_message(checked, kind, values, expected):
+    assert checked(kind, **values) == expected
+
+
+def test_a_closing_at_the_opening_is_refused_and_a_moment_later_is_not(tranche, checked):
+    assert checked(AmendmentKind.CLOSING, new_closes_at=tranche.opens_at) == {
+        "new_closes_at": ["The new closing must be after the opening."]
+    }
+    assert checked(AmendmentKind.CLOSING, new_closes_at=tranche.opens_at + timedelta(microseconds=1)) == {}
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (None, {"new_amount": [GIVE_AMOUNT]}),
+        (Decimal("0"), {"new_amount": [GIVE_AMOUNT]}),
+        (Decimal("-1"), {"new_amount": [GIVE_AMOUNT]}),
+        # The other window keeps its € 0.01: this one may take the rest of the ceiling, and not a cent more.
+        (Decimal("999999.99"), {}),
+        (
+            Decimal("1000000.00"),
+            {
+                "new_amount": [
+                    "The windows would add up to €\xa01.000.000,01, above the tranche's ceiling in force, "
+                    "€\xa01.000.000,00."
+                ]
+            },
+        ),
+    ],
+)
+def test_a_window_ceiling_is_checked_against_the_other_windows_and_the_ceiling(tranche, checked, amount, expected):
+    window = tranche.windows.get(code="all")
+
+    assert checked(AmendmentKind.WINDOW_CEILING, window=window, new_amount=amount) == expected
+
+
+def test_a_window_of_another_tranche_is_named(checked):
+    elsewhere = TrancheFactory().windows.get()
+
+    # Even an amount that no ceiling holds: the window is what is wrong, the sum is not made.
+    assert checked(AmendmentKind.WINDOW_CEILING, window=elsewhere, new_amount=Decimal("5000000")) == {
+        "window": ["Choose a window of this tranche."]
+    }
+
+
+def test_a_window_ceiling_counts_the_ceiling_in_force_at_the_moment_given(tranche, checked, assessor, approver):
+    later = timezone.now() + timedelta(days=1)
+    confirm_amendment(amendment=raise_ceiling(tranche, assessor, "2000000", at=later), user=approver)
+    window = tranche.windows.get(code="all")
+
+    assert checked(AmendmentKind.WINDOW_CEILING, window=window, new_amount=Decimal("1500000")) != {}
+    assert checked(AmendmentKind.WINDOW_CEILING, window=window, new_amount=Decimal("1500000"), now=later) == {}
+
+
+# --- checks against the tranche and the other amendments --------------------------------------------------
+
+SAME_PUBLICATION = "An amendment of this kind from this publication has already been recorded."
+SAME_INSTANT = "Another amendment of this kind takes effect at the same instant."
+
+
+@pytest.fixture
+def recorded_max(tranche, assessor):
+    """A maximum per municipality of € 150,000 from 'Stcrt. 2026, 1', prepared now, waiting for confirmation."""
+    return prepare_amendment(
+        tranche=tranche,
+        kind=AmendmentKind.MAX_PER_MUNICIPALITY,
+        publication_reference="Stcrt. 2026, 1",
+        effective_at=timezone.now(),
+        new_amount=Decimal("150000"),
+        user=assessor,
+    )
+
+
+def test_the_same_publication_and_instant_are_refused_for_the_same_kind_with_their_messages(
+    tranche, recorded_max, checked
+):
+    errors = checked(
+        AmendmentKind.MAX_PER_MUNICIPALITY,
+        new_amount=Decimal("160000"),
+        publication_reference=" Stcrt. 2026, 1 ",
+        effective_at=recorded_max.effective_at,
+    )
+
+    assert errors == {"publication_reference": [SAME_PUBLICATION], "effective_at": [SAME_INSTANT]}
+
+
+def test_the_same_publication_may_change_another_window_or_another_maximum_per_unit(tranche, assessor, checked):
+    first, second = tranche.windows.get(code="all"), tranche.windows.get(code="other")
+    Window.objects.filter(pk=first.pk).update(budget_ceiling=Decimal("900000"))
+    at = timezone.now()
+    prepare_amendment(
+        tranche=tranche,
+        kind=AmendmentKind.WINDOW_CEILING,
+        publication_reference="Stcrt. 2026, 7",
+        effective_at=at,
+        window=first,
+        new_amount=Decimal("800000"),
+        user=assessor,
+    )
+    prepare_amendment(
+        tranche=tranche,
+        kind=AmendmentKind.MAX_PER_UNIT,
+        publication_reference="Stcrt. 2026, 7",
+        effective_at=at,
+        unit_kind=UnitKind.PERMANENT,
+        new_amount=Decimal("9000"),
+        user=assessor,
+    )
+
+    assert (
+        checked(
+            AmendmentKind.WINDOW_CEILING,
+            window=second,
+            new_amount=Decimal("1"),
+            publication_reference="Stcrt. 2026, 7",
+            effective_at=at,
+        )
+        == {}
+    )
+    assert (
+        checked(
+            AmendmentKind.MAX_PER_UNIT,
+            unit_kind=UnitKind.FLEXIBLE,
+            new_amount=Decimal("9000"),
+            publication_reference="Stcrt. 2026, 7",
+            effective_at=at,
+        )
+        == {}
+    )
+
+
+def test_another_tranches_amendments_do_not_count(tranche, assessor, checked):
+    other = TrancheFactory()
+    at = timezone.now()
+    raise_ceiling(other, assessor, "2000000", at=at, reference="Stcrt. 2026, 9")
+
+    assert (
+        checked(
+            AmendmentKind.CEILING,
+            new_ceiling=Decimal("2000000"),
+            publication_reference="Stcrt. 2026, 9",
+            effective_at=at,
+        )
+        == {}
+    )
+
+
+def test_an_amendment_may_take_effect_at_the_creation_of_its_tranche_and_not_a_moment_before(checked, tranche):
+    created = tranche.history.filter(history_type="+").get().history_date
+    before = checked(
+        AmendmentKind.CEILING, new_ceiling=Decimal("2000000"), effective_at=created - timedelta(microseconds=1)
+    )
+
+    assert checked(AmendmentKind.CEILING, new_ceiling=Decimal("2000000"), effective_at=created) == {}
+    with translation.override("en"):
+        assert before == {
+            "effective_at": [
+                f"An amendment cannot take effect before the tranche was created ({format_instant(created)})."
+            ]
+        }
+
+
+def test_a_written_kind_takes_effect_at_the_latest_now(checked):
+    now = timezone.now()
+    values = {"new_amount": Decimal("150000"), "now": now}
+
+    assert checked(AmendmentKind.MAX_PER_MUNICIPALITY, effective_at=now, **values) == {}
+    assert checked(AmendmentKind.MAX_PER_MUNICIPALITY, effective_at=now + timedelta(microseconds=1), **values) == {
+        "effective_at": [
+            "A window ceiling or a maximum changes when its amendment is confirmed, so it cannot take effect "
+            "in the future: record it once it has taken effect."
+        ]
+    }
+
+
+def test_a_new_closing_must_come_after_the_amendment_takes_effect(tranche, checked):
+    at = timezone.now() + timedelta(days=40)
+
+    assert checked(AmendmentKind.CLOSING, new_closes_at=at, effective_at=at) == {
+        "new_closes_at": ["The new closing must be after the amendment takes effect."]
+    }
+    assert checked(AmendmentKind.CLOSING, new_closes_at=at + timedelta(microseconds=1), effective_at=at) == {}
+
+
+def test_the_audit_log_names_the_amendment_and_its_values_before_and_after(tranche, assessor):
+    closing = tranche.closes_at + timedelta(days=7)
+    amendment = extend(tranche, assessor, closing, at=timezone.now() + timedelta(hours=1))
+
+    entry = AuditEntry.objects.filter(object_id=str(amendment.pk)).get()
+
+    assert entry.detail == (
+        f"prepared: {tranche.slug} closing Stcrt. 2026, 2, {tranche.closes_at.isoformat()} -> {closing.isoformat()}"
+    )

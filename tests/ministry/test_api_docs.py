@@ -41,4 +41,7 @@ def test_the_documentation_page_loads_its_start_script_as_a_file_not_inline(clie
 def test_a_logged_in_user_reads_the_schema(client):
     client.force_login(UserFactory(analyst=True))
 
-    assert client.get("/api/schema/").status_code == 200
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert "/api/v1/totals/" in response.content.decode()

@@ -43,6 +43,11 @@ def test_agency_staff_see_the_dashboard_too(data):
     response = client_for(user(approver=True)).get(DASHBOARD)
 
     assert response.status_code == 200
+    assert [row.tranche for row in response.context["dashboard"].tables["tranches"].rows] == [
+        data.empty,
+        data.newer,
+        data.older,
+    ]
 
 
 @pytest.mark.parametrize("name", ["ministry:dashboard", "ministry:progress_letter"])

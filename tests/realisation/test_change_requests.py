@@ -36,11 +36,6 @@ def grant():
     return granted()
 
 
-@pytest.fixture
-def assessor():
-    return UserFactory(assessor=True)
-
-
 def ask(grant, kind, *, user=None, motivation="The contractor went bankrupt.", **proposal):
     return submit_change_request(
         application=grant, user=user or signatory_of(grant), kind=kind, motivation=motivation, **proposal
@@ -333,7 +328,10 @@ def test_a_signatory_submits_a_change_request_in_the_portal(grant):
 def test_an_editor_sees_the_requests_but_may_not_submit_one(grant):
     client = client_for(UserFactory(municipality=grant.municipality))
 
-    assert client.get(url("changes", grant)).status_code == 200
+    page = client.get(url("changes", grant))
+
+    assert page.status_code == 200
+    assert grant.reference in page.content.decode()
     assert client.get(url("change_new", grant)).status_code == 403
 
 
