@@ -338,8 +338,8 @@ def test_the_receipt_counter_moves_past_an_imported_reference_of_the_portals_for
 
 @pytest.mark.parametrize("reference", ["OUD-0005", "RHA-2023-00x5", "RHA-2023-\u0665"])
 def test_a_reference_of_another_form_does_not_move_the_counter_past_the_imported_count(tranche, reference):
-    rows = [GOOD_ROWS[0].replace("RHA-2023-0001", reference), GOOD_ROWS[3]]
+    rows = [GOOD_ROWS[0].replace("RHA-2023-0001", reference), GOOD_ROWS[3].replace("RHA-2023-0003", "OUD-0003")]
     importing.import_applications(tranche=tranche, stream=csv_text(rows))
 
     tranche.refresh_from_db()
-    assert tranche.last_receipt_number == 3  # RHA-2023-0003 is of the portal's form; two were imported
+    assert tranche.last_receipt_number == 2

@@ -15,7 +15,6 @@ from grants.amendments import amendment_errors, amendment_values, confirm_amendm
 from grants.models import AmendmentKind, AmendmentStatus, TrancheAmendment, UnitKind, Window
 from grants.selectors import tranche_history
 from grants.services import TRANCHES_DIR, load_tranche
-from grants.templatetags.instants import format_instant
 from tests.factories import ApplicationFactory, TrancheFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -494,6 +493,29 @@ def test_the_same_publication_may_change_another_window_or_another_maximum_per_u
     )
 
 
+def test_the_same_publication_is_refused_for_the_same_window(tranche, assessor, checked):
+    window = tranche.windows.get(code="all")
+    Window.objects.filter(pk=window.pk).update(budget_ceiling=Decimal("900000"))
+    prepare_amendment(
+        tranche=tranche,
+        kind=AmendmentKind.WINDOW_CEILING,
+        publication_reference="Stcrt. 2026, 7",
+        effective_at=timezone.now(),
+        window=window,
+        new_amount=Decimal("800000"),
+        user=assessor,
+    )
+
+    errors = checked(
+        AmendmentKind.WINDOW_CEILING,
+        window=window,
+        new_amount=Decimal("700000"),
+        publication_reference="Stcrt. 2026, 7",
+    )
+
+    assert errors == {"publication_reference": [SAME_PUBLICATION]}
+
+
 def test_another_tranches_amendments_do_not_count(tranche, assessor, checked):
     other = TrancheFactory()
     at = timezone.now()
@@ -510,19 +532,21 @@ def test_another_tranches_amendments_do_not_count(tranche, assessor, checked):
     )
 
 
-def test_an_amendment_may_take_effect_at_the_creation_of_its_tranche_and_not_a_moment_before(checked, tranche):
+def test_an_amendment_may_take_effect_at_the_creation_of_its_tranche_and_not_a_moment_before():
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):
+        tranche = TrancheFactory()
     created = tranche.history.filter(history_type="+").get().history_date
-    before = checked(
-        AmendmentKind.CEILING, new_ceiling=Decimal("2000000"), effective_at=created - timedelta(microseconds=1)
-    )
 
-    assert checked(AmendmentKind.CEILING, new_ceiling=Decimal("2000000"), effective_at=created) == {}
-    with translation.override("en"):
-        assert before == {
-            "effective_at": [
-                f"An amendment cannot take effect before the tranche was created ({format_instant(created)})."
-            ]
-        }
+    def errors(effective_at):
+        with translation.override("en"):
+            return amendment_errors(
+                tranche=tranche, kind=AmendmentKind.CEILING, new_ceiling=Decimal("2000000"), effective_at=effective_at
+            )
+
+    assert errors(created) == {}
+    assert errors(created - timedelta(microseconds=1)) == {
+        "effective_at": ["An amendment cannot take effect before the tranche was created (2 March 2026 10:00)."]
+    }
 
 
 def test_a_written_kind_takes_effect_at_the_latest_now(checked):
