@@ -2,6 +2,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The NL Design System's CSS and Chart.js, from npm (package.json), copied into static/vendor/.
+ASSETS := static/vendor/.built
 # Every target here runs the embedded setup; the settings default to DEBUG off, as production needs.
 export DEBUG ?= 1
 
@@ -13,9 +15,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+	touch $(ASSETS)
+
 # Listens on 127.0.0.1 only: the demo users share a published password. HOST=0.0.0.0 opens it up; HOST and PORT
 # may also come from .env, which the settings read as well.
-run: $(STAMP)
+run: $(STAMP) $(ASSETS)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	set -a; [ ! -f .env ] || . ./.env; set +a; $(PY) manage.py runserver "$${HOST:-127.0.0.1}:$${PORT:-8000}"
@@ -23,11 +30,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint $(ASSETS)
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-benchmark: $(STAMP)
+benchmark: $(STAMP) $(ASSETS)
 	$(PY) -m benchmarks
 
 # Mutation testing of the rules that decide money and access, on SQLite (docs/testing.md): a periodic check of
@@ -38,7 +45,7 @@ mutation: $(STAMP)
 	$(PY) -m tests.mutation_report docs/mutation-report.txt
 
 # The main pages at 1280 px into docs/screenshots/, taken by the browser journeys (docs/testing.md).
-screenshots: $(STAMP)
+screenshots: $(STAMP) $(ASSETS)
 	$(PY) -m tests.browser.screenshots
 
 worker: $(STAMP)
