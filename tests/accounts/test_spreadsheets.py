@@ -44,3 +44,48 @@ def test_a_row_is_made_safe_cell_by_cell():
 @pytest.mark.parametrize("text", [*FORMULAS, "Het Baken", "'al met een aanhalingsteken", "-12"])
 def test_a_quoted_cell_reads_back_as_it_was_written(text):
     assert unquoted_cell(safe_cell(text)) == text
+
+
+class TestDutchExcelCsv:
+    def test_semicolons_decimal_comma_dates_and_a_byte_order_mark(self):
+        from datetime import UTC, date, datetime
+        from decimal import Decimal
+
+        from django.utils import translation
+
+        from accounts.spreadsheets import csv_bytes
+
+        with translation.override("nl"):
+            content = csv_bytes(
+                ["Gemeente", "Bedrag", "Ontvangen", "Besluit", "Toegekend"],
+                [
+                    [
+                        "Súdwest-Fryslân",
+                        Decimal("1234567.50"),
+                        datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+                        date(2026, 7, 7),
+                        True,
+                    ]
+                ],
+            )
+        text = content.decode("utf-8")
+        assert text.startswith("\ufeffGemeente;Bedrag;Ontvangen;Besluit;Toegekend\r\n")
+        assert text.endswith("Súdwest-Fryslân;1234567,50;01-03-2026 09:00:00;07-07-2026;ja\r\n")
+
+    def test_text_that_looks_like_a_formula_is_quoted_and_a_semicolon_in_text_is_enclosed(self):
+        from accounts.spreadsheets import csv_bytes
+
+        text = csv_bytes(["Project"], [["=HYPERLINK(1)"], ["Woningen; flex"], [-12]]).decode("utf-8")
+        assert text.splitlines()[1:] == ["'=HYPERLINK(1)", '"Woningen; flex"', "-12"]
+
+    def test_the_file_name_says_what_and_when(self):
+        from datetime import date
+
+        from accounts.spreadsheets import export_filename
+
+        assert (
+            export_filename("Rangschikking", "rha-2023", on=date(2023, 7, 7)) == "rangschikking-rha-2023-20230707.csv"
+        )
+        assert export_filename("Totalen per gemeente", on=date(2026, 12, 2), extension="xlsx") == (
+            "totalen-per-gemeente-20261202.xlsx"
+        )
