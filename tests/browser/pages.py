@@ -19,6 +19,7 @@ from tests.browser.screenshots import SCREENSHOTS_ENV
 KNOWN_VIOLATIONS = Path(__file__).with_name("known_violations.toml")
 # Higher pages are cut here: the first screens are what a screenshot is for, and the files stay small.
 SCREENSHOT_MAX_HEIGHT = 1800
+PHONE_WIDTH = 390
 
 _axe = Axe()
 
@@ -98,11 +99,20 @@ class Browsing:
         )
 
     def screenshot(self, name: str, *, start=None) -> None:
-        """Saves the page, from the top or from the element `start`, as docs/screenshots/<name>.png when the
-        screenshots command runs the journeys."""
+        """Saves the page, from the top or from the element `start`, as docs/screenshots/<name>.png at the window's
+        width and as <name>-390.png at a phone's 390 px, when the screenshots command runs the journeys."""
         folder = os.environ.get(SCREENSHOTS_ENV)
         if not folder:
             return
+        viewport = self.page.viewport_size
+        self._save_screenshot(Path(folder) / f"{name}.png", start)
+        self.page.set_viewport_size({"width": PHONE_WIDTH, "height": viewport["height"]})
+        try:
+            self._save_screenshot(Path(folder) / f"{name}-{PHONE_WIDTH}.png", start)
+        finally:
+            self.page.set_viewport_size(viewport)
+
+    def _save_screenshot(self, path: Path, start) -> None:
         top = 0 if start is None else start.evaluate("el => el.getBoundingClientRect().top + window.scrollY - 16")
         height = self.page.evaluate("document.documentElement.scrollHeight") - top
         png = self.page.screenshot(
@@ -116,4 +126,4 @@ class Browsing:
         )
         # 256 colours are plenty for a page of text, and halve the file.
         image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
-        image.save(Path(folder) / f"{name}.png", optimize=True)
+        image.save(path, optimize=True)

@@ -1,4 +1,4 @@
-"""Screenshots of the main pages at 1280 px, into docs/screenshots/: `python -m tests.browser.screenshots`.
+"""Screenshots of the main pages at 1280 and 390 px, into docs/screenshots/: `python -m tests.browser.screenshots`.
 
 It runs the browser journeys (tests/browser/), which save a screenshot at each main page when SCREENSHOTS_ENV names a
 folder; arguments are passed on to pytest. `make screenshots` runs it.
