@@ -1,4 +1,4 @@
-"""The second factor and re-authentication forms; the password forms are Django's own."""
+"""The login, second factor and re-authentication forms; the password forms are Django's own."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ from datetime import date
 
 from django import forms
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from . import services
 
 INVALID_TOKEN = "invalid_token"
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the text fields of the design system."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "utrecht-textbox"
 
 
 class SecondFactorForm(forms.Form):

@@ -16,11 +16,15 @@ def logged_in(sender, request, user, **kwargs):
     if not hasattr(user, "otp_device"):
         forget_second_factor(request)
     mark_authenticated(request)
-    record_audit(action=AuditAction.LOGIN, request=request, actor=user)
+    # An eHerkenning login says which mandate let the user in (accounts.eherkenning).
+    record_audit(action=AuditAction.LOGIN, request=request, actor=user, detail=getattr(user, "login_detail", ""))
 
 
 @receiver(user_login_failed, dispatch_uid="accounts_login_failed")
 def login_failed(sender, credentials, request=None, **kwargs):
+    # A refused eHerkenning login has no username; the callback writes it down with its reason (accounts.views).
+    if "username" not in credentials:
+        return
     record_audit(
         action=AuditAction.LOGIN_FAILED,
         request=request,

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from two_factor import views as two_factor_views
 
-from . import views
+from . import mock_eherkenning, views
 
 app_name = "accounts"
 
@@ -39,4 +39,23 @@ two_factor_urls = (
         ),
     ],
     "two_factor",
+)
+
+# Organisation login (accounts.eherkenning); config/urls.py includes it under eherkenning/.
+eherkenning_urls = (
+    [
+        path("login/", views.EHerkenningLoginView.as_view(), name="login"),
+        path("callback/", views.EHerkenningCallbackView.as_view(), name="callback"),
+    ],
+    "eherkenning",
+)
+
+# The stand-in broker of the embedded run and the tests, routed only while EHERKENNING_MOCK is on.
+mock_eherkenning_urls = (
+    [
+        path("authorization/", mock_eherkenning.AuthorizationView.as_view(), name="authorization"),
+        path("token/", mock_eherkenning.token, name="token"),
+        path("jwks/", mock_eherkenning.jwks, name="jwks"),
+    ],
+    "mock_eherkenning",
 )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.eherkenning import MANDATE_NAMES
 from demo.loading import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS, load_demo
 
 
@@ -38,6 +39,13 @@ class Command(BaseCommand):
         self.stdout.write(f"  Portal:       {base_url}/")
         self.stdout.write(f"  Back office:  {base_url}/admin/")
         self.stdout.write("")
+        if settings.EHERKENNING_MOCK:
+            self.stdout.write("  Municipalities log in with eHerkenning: the login page sends you to a test broker,")
+            self.stdout.write("  where you choose a municipality (e.g. Utrecht), a mandate and a name (the same name")
+            self.stdout.write("  is the same user next time). Each mandate gives a role:")
+            for role, mandate in MANDATE_NAMES.items():
+                self.stdout.write(f"    {mandate}: {role.label}")
+            self.stdout.write("")
         self.stdout.write(f"  Demo logins, all with password {DEMO_PASSWORD}:")
         for user in DEMO_USERS:
             where = f", {user.municipality_code}" if user.municipality_code else ""
