@@ -70,6 +70,22 @@
     return units * toCents(perUnit);
   }
 
+  // Shows why a line is not in the total, or nothing when it is: "incomplete", "not-eligible" or "unreadable".
+  function showUncounted(row, reason) {
+    var notice = row.querySelector("[data-line-uncounted]");
+    notice.hidden = !reason;
+    Array.prototype.forEach.call(notice.querySelectorAll("[data-reason]"), function (span) {
+      span.hidden = span.dataset.reason !== reason;
+    });
+  }
+
+  // A line nobody has started on is no line (the server ignores it too); any other line is either in the total
+  // or says on the line why it is not, so the total never looks complete when it is not.
+  function isUntouched(row, requestedText) {
+    return !field(row, "units").value && !requestedText.trim() && !field(row, "housing_type").value &&
+      !field(row, "permanence").value && !field(row, "target_group").value;
+  }
+
   function update() {
     var unitsTotal = 0;
     var amountTotal = 0;
@@ -81,32 +97,34 @@
       var requested = toCents(requestedInput.value);
       var summary = row.querySelector("[data-line-summary]");
       var output = row.querySelector("[data-line-maximum]");
+      var reason = "";
       if (Number.isInteger(units) && units > 0) {
         unitsTotal += units;
       }
       summary.hidden = maximum === null;
+      requestedInput.placeholder = typeof maximum === "number" ? formatCents(maximum) : "";
       if (maximum === undefined) {
         output.textContent = form.dataset.notEligible || "–";
-        requestedInput.placeholder = "";
-        return;
-      }
-      if (maximum === null) {
-        requestedInput.placeholder = "";
-        return;
-      }
-      output.textContent = formatCents(maximum);
-      requestedInput.placeholder = formatCents(maximum);
-      if (requested === null) {
-        amountTotal += maximum;
-      } else if (Number.isNaN(requested)) {
-        unreadable = true;
+        reason = "not-eligible";
       } else {
-        amountTotal += requested;
+        if (maximum !== null) {
+          output.textContent = formatCents(maximum);
+        }
+        if (Number.isNaN(requested)) {
+          unreadable = true;
+          reason = "unreadable";
+        } else if (requested !== null) {
+          amountTotal += requested;
+        } else if (maximum !== null) {
+          amountTotal += maximum;
+        } else if (!isUntouched(row, requestedInput.value)) {
+          reason = "incomplete";
+        }
       }
+      showUncounted(row, reason);
     });
     totals.querySelector("[data-total-units]").textContent = String(unitsTotal);
     totals.querySelector("[data-total-amount]").textContent = formatCents(amountTotal);
-    // A line left out of the total says so, rather than making the total look complete.
     totals.querySelector("[data-total-unreadable]").hidden = !unreadable;
   }
 
