@@ -7,6 +7,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.utils import pretty_name
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -78,8 +79,15 @@ def _label(model, field: str) -> str:
     return capfirst(model._meta.get_field(field).verbose_name)
 
 
+# Django's "This field is required." says neither which field nor what to do; a field without its own message gets
+# one of these, which name it (docs/portal.md, "Errors").
+REQUIRED_TO_FILL_IN = _("Fill in “%(label)s”.")
+REQUIRED_TO_CHOOSE = _("Choose an answer for “%(label)s”.")
+
+
 class NldsForm(forms.Form):
-    """Gives every widget its NL Design System class, so templates can render fields as they are."""
+    """Gives every widget its NL Design System class, so templates can render fields as they are, and every required
+    field a message that names it."""
 
     # Fields labelled "optional". Some others are not required by the form either, only so that the
     # service can say what is missing in the domain's words; users must still fill them in.
@@ -87,10 +95,16 @@ class NldsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css_class = "utrecht-checkbox utrecht-checkbox--html-input"
+            if field.error_messages["required"] == forms.Field.default_error_messages["required"]:
+                choose = isinstance(widget, (forms.Select, forms.RadioSelect, forms.CheckboxInput, forms.FileInput))
+                message = REQUIRED_TO_CHOOSE if choose else REQUIRED_TO_FILL_IN
+                field.error_messages["required"] = message % {"label": field.label or pretty_name(name)}
+            if isinstance(widget, forms.RadioSelect):
+                css_class = "utrecht-radio-button utrecht-radio-button--html-input"
+            elif isinstance(widget, forms.CheckboxInput):
+                css_class = "utrecht-checkbox utrecht-checkbox--html-input utrecht-checkbox--custom"
             elif isinstance(widget, forms.Select):
                 css_class = "utrecht-select utrecht-select--html-select"
             elif isinstance(widget, forms.Textarea):
@@ -106,9 +120,17 @@ class ApplicationForm(NldsForm):
     """The application's own fields. The window is asked only when the tranche has more than one."""
 
     optional_fields = ("description", "planned_start", "planned_completion")
-    window = forms.ModelChoiceField(queryset=Window.objects.none(), label=_label(Application, "window"))
-    project_name = Application._meta.get_field("project_name").formfield(validators=[validate_single_line_text])
-    location = Application._meta.get_field("location").formfield(validators=[validate_single_line_text])
+    window = forms.ModelChoiceField(
+        queryset=Window.objects.none(),
+        label=_label(Application, "window"),
+        error_messages={"required": _("Choose the window you apply in.")},
+    )
+    project_name = Application._meta.get_field("project_name").formfield(
+        validators=[validate_single_line_text], error_messages={"required": _("Fill in the project name.")}
+    )
+    location = Application._meta.get_field("location").formfield(
+        validators=[validate_single_line_text], error_messages={"required": _("Fill in the location of the project.")}
+    )
     description = Application._meta.get_field("description").formfield(
         widget=forms.Textarea(attrs={"rows": 4}), validators=[validate_multiline_text]
     )
@@ -141,27 +163,53 @@ class ApplicationForm(NldsForm):
         return {"window": self.selected_window(), **{field: self.cleaned_data[field] for field in fields}}
 
 
+def _yes_or_no(value) -> bool:
+    """The answer of a yes/no radio group, as posted ("True", "False") or as initial (a bool)."""
+    return str(value) == "True"
+
+
 class UnitLineForm(NldsForm):
     optional_fields = ("requested_amount", "planned_monthly_rent")
 
-    # Choices may stay empty here: the service names what is missing in the domain's words.
+    # What is missing is said here, in the service's words (applications.checks), so that one save names every
+    # missing answer of every line at once; the service checks again. A new line left untouched is no line at all.
     target_group = forms.ModelChoiceField(
-        queryset=TrancheTargetGroup.objects.none(), required=False, label=_label(UnitLine, "target_group")
+        queryset=TrancheTargetGroup.objects.none(),
+        label=_label(UnitLine, "target_group"),
+        error_messages={"required": _("Choose a target group.")},
     )
     housing_type = forms.ModelChoiceField(
-        queryset=HousingType.objects.all(), required=False, label=_label(UnitLine, "housing_type")
+        queryset=HousingType.objects.all(),
+        label=_label(UnitLine, "housing_type"),
+        error_messages={"required": _("Choose a housing type.")},
     )
     permanence = forms.ChoiceField(
-        choices=[("", "---------"), *Permanence.choices], required=False, label=_label(UnitLine, "permanence")
+        choices=[("", "---------"), *Permanence.choices],
+        label=_label(UnitLine, "permanence"),
+        error_messages={"required": _("Choose permanent or flexible.")},
     )
-    self_contained = forms.BooleanField(required=False, initial=True, label=_label(UnitLine, "self_contained"))
+    # No default: a room is not self-contained, and a ticked box would claim it for every line left as it was.
+    self_contained = forms.TypedChoiceField(
+        choices=[("True", _("Yes")), ("False", _("No"))],
+        coerce=_yes_or_no,
+        widget=forms.RadioSelect,
+        label=_label(UnitLine, "self_contained"),
+        help_text=_("With its own entrance, kitchen and toilet, shared with no other household."),
+        error_messages={"required": _("Choose whether the units are self-contained.")},
+    )
     common_room = forms.BooleanField(required=False, label=_label(UnitLine, "common_room"))
     construction = forms.ChoiceField(
-        choices=Construction.choices, initial=Construction.NEW_BUILD, label=_label(UnitLine, "construction")
+        choices=Construction.choices,
+        initial=Construction.NEW_BUILD,
+        label=_label(UnitLine, "construction"),
+        error_messages={"required": _("Choose new build or transformation.")},
     )
     # The upper bound keeps units × maximum per unit inside the money column; no project comes near it.
     units = WholeNumberField(
-        required=False, max_value=100_000, label=_label(UnitLine, "units"), widget=forms.NumberInput(attrs={"step": 1})
+        max_value=100_000,
+        label=_label(UnitLine, "units"),
+        widget=forms.NumberInput(attrs={"step": 1}),
+        error_messages={"required": _("Fill in the number of units.")},
     )
     requested_amount = EuroField(
         required=False,
@@ -258,12 +306,15 @@ def add_service_errors(error: ValidationError, *, form: forms.Form, line_forms: 
 
 class AttachmentForm(NldsForm):
     kind = forms.ChoiceField(
-        choices=[("", "---------"), *AttachmentKind.choices], required=False, label=_("Kind of document")
+        choices=[("", "---------"), *AttachmentKind.choices],
+        label=_("Kind of document"),
+        error_messages={"required": _("Choose the kind of document.")},
     )
     # Empty files reach the service, which explains what is wrong with them.
     file = forms.FileField(
         allow_empty_file=True,
         label=_("File"),
+        error_messages={"required": _("Choose the file to upload.")},
         help_text=_("PDF, XLSX or DOCX."),
         widget=forms.FileInput(attrs={"accept": ".pdf,.xlsx,.docx"}),
     )
@@ -286,5 +337,34 @@ class WithdrawForm(NldsForm):
         required=False,
         label=_("Reason for withdrawing"),
         widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_multiline_text],
+    )
+
+
+class DeclarationForm(NldsForm):
+    """The signatory's declaration on the check-your-answers page; the text declared is kept with the ready state."""
+
+    declaration = forms.BooleanField(
+        error_messages={"required": _("Tick the declaration to confirm it.")},
+        widget=forms.CheckboxInput(attrs={"required": True}),
+    )
+
+    def __init__(self, *args, municipality: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["declaration"].label = _(
+            "I declare that I am authorised to act on behalf of the municipality of %(municipality)s and that the "
+            "information has been filled in truthfully."
+        ) % {"municipality": municipality}
+
+    def declared_text(self) -> str:
+        return str(self.fields["declaration"].label) if self.is_valid() else ""
+
+
+class InformationReplyForm(NldsForm):
+    reply = forms.CharField(
+        required=False,
+        label=_("Your reply"),
+        help_text=_("Explain what you changed or added. Add documents under Attachments."),
+        widget=forms.Textarea(attrs={"rows": 5}),
         validators=[validate_multiline_text],
     )

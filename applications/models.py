@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from grants.models import MONEY
+from grants.templatetags.instants import format_instant
 
 
 class Status(models.TextChoices):
@@ -134,6 +135,25 @@ class Application(models.Model):
         related_name="+",
         verbose_name=_("confirmed as ready by"),
     )
+    # The signatory's declaration, accepted with the ready state and cleared with it.
+    declaration = models.TextField(
+        _("declaration accepted"),
+        blank=True,
+        editable=False,
+        help_text=_("The text the signatory declared, as the page showed it; empty when not declared."),
+    )
+    declared_at = models.DateTimeField(_("declaration accepted at"), null=True, blank=True, editable=False)
+    # An editor's request to a signatory to submit or send back the application; cleared when it is sent.
+    signatory_asked_at = models.DateTimeField(_("signatory asked to submit at"), null=True, blank=True, editable=False)
+    signatory_asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("signatory asked to submit by"),
+    )
     is_demo = models.BooleanField(_("fictitious demo data"), default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -165,6 +185,15 @@ class Application(models.Model):
                 name="application_ready_state_complete",
             ),
             models.CheckConstraint(
+                condition=Q(declaration="", declared_at__isnull=True)
+                | (~Q(declaration="") & Q(declared_at__isnull=False)),
+                name="application_declaration_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(signatory_asked_at__isnull=True) | Q(signatory_asked_by__isnull=False),
+                name="application_signatory_asked_by_whom",
+            ),
+            models.CheckConstraint(
                 condition=Q(planned_start__isnull=True)
                 | Q(planned_completion__isnull=True)
                 | Q(planned_completion__gte=models.F("planned_start")),
@@ -183,6 +212,16 @@ class Application(models.Model):
     @property
     def is_withdrawable(self) -> bool:
         return Status.WITHDRAWN in ALLOWED_TRANSITIONS.get(self.status, set())
+
+    @property
+    def is_ready(self) -> bool:
+        """A draft whose content a signatory confirmed as ready to submit."""
+        return self.status == Status.DRAFT and bool(self.ready_hash)
+
+    @property
+    def signatory_asked(self) -> bool:
+        """An editor asked a signatory to submit or send back the application, and it has not been sent yet."""
+        return self.signatory_asked_at is not None and self.is_editable
 
 
 class ReceiptClock(models.Model):
@@ -206,7 +245,7 @@ class ReceiptClock(models.Model):
         verbose_name_plural = _("receipt clocks")
 
     def __str__(self) -> str:
-        return f"{self.tranche}: {self.last_received_at.isoformat()}"
+        return f"{self.tranche}: {format_instant(self.last_received_at)}"
 
 
 class Permanence(models.TextChoices):
@@ -321,7 +360,7 @@ class StatusChange(models.Model):
         ordering = ["application", "at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.application}: {self.from_status or '∅'} → {self.to_status}"
+        return f"{self.application}: {self.get_from_status_display() or '∅'} → {self.get_to_status_display()}"
 
 
 class InformationRequest(models.Model):
@@ -362,6 +401,9 @@ class InformationRequest(models.Model):
         related_name="+",
         verbose_name=_("answered by"),
     )
+    reply = models.TextField(
+        _("reply"), blank=True, help_text=_("What the municipality wrote when it sent the information back.")
+    )
 
     class Meta:
         verbose_name = _("information request")
@@ -380,7 +422,7 @@ class InformationRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application}: {self.requested_at:%Y-%m-%d}"
+        return f"{self.application}: {format_instant(self.requested_at)}"
 
     @property
     def municipality_time(self) -> timedelta | None:

@@ -43,6 +43,17 @@ def can_submit(user, application: Application) -> Verdict:
     return True, ""
 
 
+def can_ask_signatory(user, application: Application) -> Verdict:
+    """Who prepares but may not send an application asks a signatory to send it."""
+    if not is_own(user, application):
+        return False, _("Only the applying municipality can ask its signatory.")
+    if not application.is_editable:
+        return False, _("This application has been submitted and can no longer be changed.")
+    if user.role == Role.MUNICIPAL_SIGNATORY:
+        return False, _("As a signatory you send the application yourself.")
+    return True, ""
+
+
 def can_withdraw(user, application: Application) -> Verdict:
     return can_submit(user, application)
 

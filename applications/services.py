@@ -21,7 +21,7 @@ from accounts.permissions import enforce
 from accounts.services import record_audit
 from grants.models import Tranche, Window
 
-from . import permissions, submission, uploads
+from . import permissions, signals, submission, uploads
 from .checks import UnitLineData, content_errors, unit_line_errors
 
 # Read by the portal and by callers of this module from before the checks had a module of their own.
@@ -265,17 +265,46 @@ def delete_attachment(*, attachment: Attachment, user) -> None:
 # --- submission -----------------------------------------------------------------------------------------
 
 
-def submit_application(*, application: Application, user, now: datetime | None = None) -> Application:
+def submit_application(
+    *, application: Application, user, now: datetime | None = None, declaration: str = ""
+) -> Application:
     """Submit a draft, checking everything at `now`, its receipt instant; the portal's submission of a draft
-    confirmed as ready is applications.submission.submit_ready."""
-    return submission.submit_draft(application=application, user=user, arrived_at=now or timezone.now())
+    confirmed as ready is applications.submission.submit_ready. The portal passes the signatory's declaration."""
+    return submission.submit_draft(
+        application=application, user=user, arrived_at=now or timezone.now(), declaration=declaration
+    )
 
 
 @transaction.atomic
-def resubmit_application(*, application: Application, user, now: datetime | None = None) -> Application:
+def ask_signatory(*, application: Application, user, now: datetime | None = None) -> bool:
+    """An editor asks the municipality's signatories to submit, or send back, an application they may not send.
+
+    False when a request is open already: asking twice notifies nobody twice. The notifications stage tells each
+    signatory after the commit (signals.signatory_asked).
+    """
+    enforce(permissions.can_ask_signatory(user, application))
+    application = _locked(application)
+    enforce(permissions.can_ask_signatory(user, application))
+    if application.signatory_asked:
+        return False
+    application.signatory_asked_at, application.signatory_asked_by = now or timezone.now(), user
+    application.save(update_fields=["signatory_asked_at", "signatory_asked_by", "updated_at"])
+    record_audit(action=AuditAction.CONFIRMATION, actor=user, target=application, detail="signatory asked to submit")
+    transaction.on_commit(
+        lambda: signals.signatory_asked.send(sender=Application, application=application), robust=True
+    )
+    logger.info("application %s: %s asked the signatories to submit", application.public_id, user)
+    return True
+
+
+@transaction.atomic
+def resubmit_application(
+    *, application: Application, user, now: datetime | None = None, reply: str = ""
+) -> Application:
     """Send back the requested information; the application is complete from this instant.
 
-    Answers the open information request and moves the ranking instant by the time it was open.
+    Answers the open information request, with the municipality's `reply` kept on it, and moves the ranking instant
+    by the time it was open.
     """
     enforce(permissions.can_submit(user, application))
     application = _locked(application)
@@ -285,7 +314,10 @@ def resubmit_application(*, application: Application, user, now: datetime | None
     if problems:
         raise ValidationError(problems)
     now = now or timezone.now()
-    application.information_requests.filter(answered_at__isnull=True).update(answered_at=now, answered_by=user)
+    application.information_requests.filter(answered_at__isnull=True).update(
+        answered_at=now, answered_by=user, reply=reply.strip()
+    )
+    application.signatory_asked_at = application.signatory_asked_by = None
     application.completed_at = now
     application.ranks_at = application.received_at + own_completion_time(application.information_requests.all())
     _transition(application, to=Status.RESUBMITTED, actor=user, at=now)
@@ -332,6 +364,8 @@ def request_information(*, application: Application, user, reason: str, now: dat
     application = _locked(application)
     now = now or timezone.now()
     _transition(application, to=Status.INFORMATION_REQUESTED, actor=user, reason=reason, at=now)
+    # A request to the signatory made for the draft was answered by its submission.
+    application.signatory_asked_at = application.signatory_asked_by = None
     InformationRequest.objects.create(
         application=application,
         requested_at=now,

@@ -191,8 +191,12 @@ def readiness_errors(application: Application, *, now: datetime) -> list[str]:
     return closing_errors(application.tranche, now=now) + content_errors(application)
 
 
-def confirm_ready(*, application: Application, user, now: datetime | None = None) -> Application:
-    """The signatory confirms the content as ready to submit: everything is checked now, and frozen by its hash."""
+def confirm_ready(*, application: Application, user, now: datetime | None = None, declaration: str = "") -> Application:
+    """The signatory confirms the content as ready to submit: everything is checked now, and frozen by its hash.
+
+    `declaration` is the text the signatory declared on the portal's check-your-answers page; it is kept with the
+    ready state and in the audit log.
+    """
     enforce(permissions.can_submit(user, application))
     now = now or timezone.now()
     with transaction.atomic():
@@ -208,15 +212,21 @@ def confirm_ready(*, application: Application, user, now: datetime | None = None
         rules = rules_hash(application.tranche)
         application.ready_hash = content_hash(application, rules=rules)
         application.ready_rules, application.ready_at, application.ready_by = rules, now, user
-        application.save(update_fields=["ready_hash", "ready_rules", "ready_at", "ready_by", "updated_at"])
+        application.declaration, application.declared_at = declaration, now if declaration else None
+        fields = ["ready_hash", "ready_rules", "ready_at", "ready_by", "declaration", "declared_at", "updated_at"]
+        application.save(update_fields=fields)
         record_audit(
             action=AuditAction.CONFIRMATION,
             actor=user,
             target=application,
-            detail=f"ready to submit: {application.ready_hash}",
+            detail=_declared(f"ready to submit: {application.ready_hash}", declaration),
         )
     logger.info("application %s confirmed as ready by %s: %s", application.public_id, user, application.ready_hash)
     return application
+
+
+def _declared(detail: str, declaration: str) -> str:
+    return f"{detail}; declaration accepted: {declaration}" if declaration else detail
 
 
 def clear_ready(application: Application) -> None:
@@ -224,10 +234,11 @@ def clear_ready(application: Application) -> None:
     cleared = (
         Application.objects.filter(pk=application.pk, status=Status.DRAFT)
         .exclude(ready_hash="")
-        .update(ready_hash="", ready_rules="", ready_at=None, ready_by=None)
+        .update(ready_hash="", ready_rules="", ready_at=None, ready_by=None, declaration="", declared_at=None)
     )
     if application.status == Status.DRAFT:
         application.ready_hash, application.ready_rules, application.ready_at, application.ready_by = "", "", None, None
+        application.declaration, application.declared_at = "", None
     if cleared:
         logger.info("application %s: ready state cleared by an edit", application.public_id)
 
@@ -318,8 +329,9 @@ def _submit_ready(*, user, public_id, key: str, arrived_at: datetime) -> Receipt
     return Receipt(_received(application, issued))
 
 
-def submit_draft(*, application: Application, user, arrived_at: datetime) -> Application:
-    """Submit a draft, confirmed as ready or not, checking everything as it arrives."""
+def submit_draft(*, application: Application, user, arrived_at: datetime, declaration: str = "") -> Application:
+    """Submit a draft, confirmed as ready or not, checking everything as it arrives; a `declaration` made with it
+    is kept as the ready state's and in the audit log."""
     enforce(permissions.can_submit(user, application))
     with transaction.atomic():
         application = (
@@ -336,11 +348,21 @@ def submit_draft(*, application: Application, user, arrived_at: datetime) -> App
         application.ready_hash, application.ready_rules = content_hash(application, rules=rules), rules
         application.ready_at = application.ready_at or arrived_at
         application.ready_by_id = application.ready_by_id or user.pk
+        if declaration:
+            application.declaration, application.declared_at = declaration, arrived_at
+            record_audit(
+                action=AuditAction.CONFIRMATION,
+                actor=user,
+                target=application,
+                detail=_declared(f"submitted: {application.ready_hash}", declaration),
+            )
         Application.objects.filter(pk=application.pk).update(
             ready_hash=application.ready_hash,
             ready_rules=rules,
             ready_at=application.ready_at,
             ready_by_id=application.ready_by_id,
+            declaration=application.declaration,
+            declared_at=application.declared_at,
         )
         # Locked above, so still the draft just confirmed: the receipt cannot miss it.
         return _received(application, receipts.issue(application, user=user, arrived_at=arrived_at))

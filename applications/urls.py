@@ -14,6 +14,13 @@ urlpatterns = [
     path("applications/<uuid:public_id>/edit/", views.application_edit, name="application_edit"),
     path("applications/<uuid:public_id>/ready/", views.application_ready, name="application_ready"),
     path("applications/<uuid:public_id>/submit/", views.application_submit, name="application_submit"),
+    path("applications/<uuid:public_id>/received/", views.application_received, name="application_received"),
+    path("applications/<uuid:public_id>/receipt.pdf", views.application_receipt_pdf, name="application_receipt_pdf"),
+    path(
+        "applications/<uuid:public_id>/ask-signatory/",
+        views.application_ask_signatory,
+        name="application_ask_signatory",
+    ),
     path("applications/<uuid:public_id>/withdraw/", views.application_withdraw, name="application_withdraw"),
     path("applications/<uuid:public_id>/attachments/", views.attachment_upload, name="attachment_upload"),
     path(

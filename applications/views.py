@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,18 +28,20 @@ from accounts.services import record_audit
 from grants.models import HousingType, Tranche
 from grants.selectors import open_tranches
 
-from . import permissions, selectors, services, submission
+from . import permissions, receipt_document, selectors, services, submission, worklist
 from .case_file import case_file
 from .forms import (
     ApplicationForm,
     AttachmentForm,
+    DeclarationForm,
+    InformationReplyForm,
     UnitLineFormSet,
     WithdrawForm,
     add_service_errors,
     initial_unit_lines,
 )
 from .middleware import arrival_instant
-from .models import Application, Attachment, Permanence, Status
+from .models import DECIDED_STATUSES, Application, Attachment, Permanence, Status
 from .uploads import SizeLimitUploadHandler, too_large_message
 
 HOME_APPLICATIONS = 10
@@ -74,8 +76,13 @@ def _detail_url(application: Application, anchor: str = "") -> str:
 
 @login_required
 def home(request):
-    now = timezone.now()
+    """The portal's home, for municipalities; staff land on their own pages after logging in."""
     user = request.user
+    if user.is_ministry:
+        return redirect("ministry:dashboard")
+    if user.is_agency:
+        return redirect("admin:index")
+    now = timezone.now()
     applications = selectors.applications_with_totals(user=user)[:HOME_APPLICATIONS] if user.is_municipal else []
     return render(
         request,
@@ -89,6 +96,7 @@ def home(request):
             "upcoming": Tranche.objects.filter(opens_at__gt=now).order_by("opens_at"),
             "applications": applications,
             "may_apply": permissions.can_apply(user)[0],
+            "tasks": worklist.tasks_for(user=user, now=now),
         },
     )
 
@@ -191,16 +199,35 @@ def application_edit(request, public_id):
     )
 
 
-def _detail_context(request, application: Application, *, attachment_form: AttachmentForm | None = None) -> dict:
+def _decision_in_force(application: Application, entries) -> object | None:
+    """The latest decision with its letter, for the top of a decided application's page.
+
+    Of the case file's entries only decisions have both a day and downloads (an objection has a day and no
+    download, a letter and the later stages' entries no day), so the last of them is the decision that stands.
+    """
+    if application.status not in DECIDED_STATUSES:
+        return None
+    return next((entry for entry in reversed(entries) if entry.day and entry.downloads), None)
+
+
+def _detail_context(
+    request,
+    application: Application,
+    *,
+    attachment_form: AttachmentForm | None = None,
+    reply_form: InformationReplyForm | None = None,
+) -> dict:
     user = request.user
     lines = list(application.unit_lines.all())
     status_changes = list(application.status_changes.all())
     may_edit = permissions.can_edit(user, application)[0]
+    may_send = may_edit and permissions.can_submit(user, application)[0]
     information_request = None
     if application.status == Status.INFORMATION_REQUESTED:
         information_request = next(
             (request for request in application.information_requests.all() if request.answered_at is None), None
         )
+    entries = case_file(application, user)
     return {
         "application": application,
         "lines": lines,
@@ -213,7 +240,11 @@ def _detail_context(request, application: Application, *, attachment_form: Attac
         "may_edit": may_edit,
         "may_withdraw": application.is_withdrawable and permissions.can_withdraw(user, application)[0],
         "attachment_form": attachment_form or (AttachmentForm() if may_edit else None),
-        "case_file": case_file(application, user),
+        "may_send": may_send,
+        "may_ask_signatory": permissions.can_ask_signatory(user, application)[0],
+        "reply_form": reply_form or (InformationReplyForm() if information_request and may_send else None),
+        "case_file": entries,
+        "decision": _decision_in_force(application, entries),
     }
 
 
@@ -272,9 +303,12 @@ def attachment_download(request, public_id, attachment_id: int):
 
 
 @login_required
-@require_POST
 def attachment_delete(request, public_id, attachment_id: int):
+    """Removing a document asks first: a GET, or a POST without the confirmation, shows what would go."""
     attachment = _visible_attachment(request.user, public_id, attachment_id)
+    _require(permissions.can_edit(request.user, attachment.application))
+    if request.method != "POST" or "confirm" not in request.POST:
+        return render(request, "portal/attachment_delete.html", {"attachment": attachment})
     services.delete_attachment(attachment=attachment, user=request.user)
     messages.success(request, _("%(name)s has been removed.") % {"name": attachment.original_name})
     return redirect(_detail_url(attachment.application, "attachments"))
@@ -295,52 +329,66 @@ def _opening(tranche: Tranche, now) -> dict:
     }
 
 
-def _submit_page(request, application: Application, *, problems: list[str], status: int = 200):
+def _declaration_form(request, application: Application) -> DeclarationForm:
+    return DeclarationForm(
+        request.POST if request.method == "POST" else None, municipality=application.municipality.name
+    )
+
+
+def _submit_page(
+    request,
+    application: Application,
+    *,
+    problems: list[str],
+    status: int = 200,
+    declaration_form: DeclarationForm | None = None,
+    reply_form: InformationReplyForm | None = None,
+):
+    """The check-your-answers page: every answer with a link to change it, what stands in the way, and the
+    signatory's declaration; once confirmed as ready, the submit button at the opening."""
     now = timezone.now()
     may_submit, reason = permissions.can_submit(request.user, application)
+    lines = list(application.unit_lines.all())
+    resubmission = application.status == Status.INFORMATION_REQUESTED
     context = {
         "application": application,
-        "resubmission": application.status == Status.INFORMATION_REQUESTED,
+        "lines": lines,
+        "units_total": sum(line.units for line in lines),
+        "amount_total": sum((line.requested_amount for line in lines), Decimal("0")),
+        "attachments": application.attachments.all(),
+        "resubmission": resubmission,
         "problems": problems,
         "may_submit": may_submit,
         "refusal_reason": reason,
         "can_be_sent": application.is_editable and not problems,
-        "ready": application.status == Status.DRAFT and bool(application.ready_hash),
+        # A ready state confirmed without the declaration (through the API) is declared on this page first.
+        "ready": application.is_ready and application.declared_at is not None,
+        "declaration_form": declaration_form or _declaration_form(request, application),
+        "reply_form": reply_form or (InformationReplyForm() if resubmission else None),
+        "may_ask_signatory": permissions.can_ask_signatory(request.user, application)[0],
         **_opening(application.tranche, now),
     }
     return render(request, "portal/application_submit.html", context, status=status)
 
 
+def _received_url(application: Application) -> str:
+    return reverse("portal:application_received", args=[application.public_id])
+
+
 @login_required
 def application_submit(request, public_id):
-    """Confirm and submit a draft, or send back an application for which information was requested.
+    """Check the answers and submit a draft, or send back an application for which information was requested.
 
     A POST with the key of a ready state is the submission at the opening (submission.submit_ready); without it,
-    the draft is checked in full as it is submitted.
+    the signatory declares, and the draft is checked in full as it is submitted.
     """
     if request.method == "POST" and request.POST.get("key"):
         return _submit_ready(request, public_id)
     application = _visible_application(request.user, public_id)
     resubmission = application.status == Status.INFORMATION_REQUESTED
     if request.method == "POST":
-        try:
-            if resubmission:
-                application = services.resubmit_application(application=application, user=request.user)
-            else:
-                application = services.submit_application(
-                    application=application, user=request.user, now=arrival_instant(request)
-                )
-        except submission.Refusal as refusal:
-            return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
-        except ValidationError as error:
-            problems = error.messages
-        else:
-            if resubmission:
-                messages.success(request, _("The requested information has been sent."))
-            else:
-                messages.success(request, submission.receipt_message(application))
-            return redirect(_detail_url(application))
-    elif resubmission:
+        return _send(request, application, resubmission=resubmission)
+    if resubmission:
         problems = services.content_errors(application)
     elif application.status != Status.DRAFT:
         problems = submission.already_submitted(application).messages
@@ -350,6 +398,38 @@ def application_submit(request, public_id):
     else:
         problems = submission.readiness_errors(application, now=timezone.now())
     return _submit_page(request, application, problems=problems)
+
+
+def _send(request, application: Application, *, resubmission: bool):
+    if resubmission:
+        reply_form = InformationReplyForm(request.POST)
+        if not reply_form.is_valid():
+            return _submit_page(request, application, problems=[], reply_form=reply_form)
+        try:
+            services.resubmit_application(
+                application=application, user=request.user, reply=reply_form.cleaned_data["reply"]
+            )
+        except submission.Refusal as refusal:
+            return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
+        except ValidationError as error:
+            return _submit_page(request, application, problems=error.messages, reply_form=reply_form)
+        messages.success(request, _("The requested information has been sent."))
+        return redirect(_detail_url(application))
+    arrived_at = arrival_instant(request)
+    declaration_form = _declaration_form(request, application)
+    if application.status == Status.DRAFT and not declaration_form.is_valid():
+        _require(permissions.can_submit(request.user, application))
+        return _submit_page(request, application, problems=[], declaration_form=declaration_form)
+    try:
+        application = services.submit_application(
+            application=application, user=request.user, now=arrived_at, declaration=declaration_form.declared_text()
+        )
+    except submission.Refusal as refusal:
+        return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
+    except ValidationError as error:
+        return _submit_page(request, application, problems=error.messages)
+    messages.success(request, submission.receipt_message(application))
+    return redirect(_received_url(application))
 
 
 def _submit_ready(request, public_id):
@@ -363,20 +443,64 @@ def _submit_ready(request, public_id):
         application = _visible_application(request.user, public_id)
         return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
     messages.success(request, submission.receipt_message(receipt.application))
-    return redirect("portal:application_detail", public_id=public_id)
+    return redirect("portal:application_received", public_id=public_id)
 
 
 @login_required
 @require_POST
 def application_ready(request, public_id):
-    """The signatory confirms the content as ready to submit at the opening."""
+    """The signatory checks the answers, declares, and confirms the content as ready to submit at the opening."""
     application = _visible_application(request.user, public_id)
+    _require(permissions.can_submit(request.user, application))
+    declaration_form = _declaration_form(request, application)
+    if not declaration_form.is_valid():
+        problems = submission.readiness_errors(application, now=timezone.now()) if application.is_editable else []
+        return _submit_page(request, application, problems=problems, declaration_form=declaration_form)
     try:
-        submission.confirm_ready(application=application, user=request.user)
+        submission.confirm_ready(
+            application=application, user=request.user, declaration=declaration_form.declared_text()
+        )
     except submission.Refusal as refusal:
         return _submit_page(request, application, problems=refusal.messages, status=refusal.http_status)
     messages.success(request, _("The content has been confirmed as ready to submit."))
     return redirect("portal:application_submit", public_id=public_id)
+
+
+def _received_application(user, public_id) -> Application:
+    application = _visible_application(user, public_id)
+    if application.received_at is None:
+        raise Http404(_("This application has not been received yet."))
+    return application
+
+
+@login_required
+def application_received(request, public_id):
+    """After submitting: the receipt, the content hash, the receipt as PDF, and what happens next."""
+    application = _received_application(request.user, public_id)
+    return render(request, "portal/application_received.html", receipt_document.receipt_context(application))
+
+
+@login_required
+def application_receipt_pdf(request, public_id):
+    application = _received_application(request.user, public_id)
+    record_audit(action=AuditAction.DOWNLOAD, request=request, target=application, detail="receipt")
+    response = HttpResponse(receipt_document.receipt_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="ontvangstbevestiging-{application.reference}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def application_ask_signatory(request, public_id):
+    """An editor asks the municipality's signatories to submit, or send back, the application."""
+    application = _visible_application(request.user, public_id)
+    _require(permissions.can_ask_signatory(request.user, application))
+    if services.ask_signatory(application=application, user=request.user):
+        messages.success(request, _("The signatories of your municipality have been asked to submit."))
+    else:
+        messages.info(request, _("The signatories have already been asked; they see it as a task."))
+    return redirect(_detail_url(application))
 
 
 @login_required
@@ -393,7 +517,7 @@ def tranche_detail(request, slug: str):
     rows = [
         {
             "application": application,
-            "ready": application.status == Status.DRAFT and bool(application.ready_hash),
+            "ready": application.is_ready,
             "may_submit": permissions.can_submit(user, application)[0],
             "received_at": (
                 submission.format_receipt_instant(application.received_at) if application.received_at else ""

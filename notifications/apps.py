@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Reminders and notifications")
+
+    def ready(self):
+        # Importing connects the receivers.
+        from . import receivers  # noqa: F401

@@ -28,9 +28,10 @@ TITLES = {
     ReminderKind.ACCOUNTABILITY_DUE: _("Accountability report %(year)s on %(reference)s due by %(deadline)s"),
     ReminderKind.ACCOUNTABILITY_OVERDUE: _("Accountability report %(year)s on %(reference)s is overdue"),
     ReminderKind.AGENCY_DIGEST: _("Weekly digest of %(deadline)s: what waits on you"),
+    ReminderKind.SIGNATORY_ASKED: _("%(name)s asks you to submit %(title)s"),
 }
 # The kinds whose deadline is an instant rather than a day.
-INSTANT_DEADLINES = {ReminderKind.TRANCHE_CLOSING}
+INSTANT_DEADLINES = {ReminderKind.TRANCHE_CLOSING, ReminderKind.SIGNATORY_ASKED}
 
 
 def deadline_text(reminder: Reminder) -> str:

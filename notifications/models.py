@@ -34,6 +34,7 @@ class ReminderKind(models.TextChoices):
     ACCOUNTABILITY_DUE = "accountability_due", _("accountability report due")
     ACCOUNTABILITY_OVERDUE = "accountability_overdue", _("accountability report overdue")
     AGENCY_DIGEST = "agency_digest", _("weekly digest")
+    SIGNATORY_ASKED = "signatory_asked", _("signatory asked to submit")
 
 
 class Reminder(models.Model):

@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import AGENCY_ROLES, Role, User
 from allocation.models import GRANTED_OUTCOMES, AllocationRun, Decision, Objection, RunStatus
 from allocation.services import add_months
-from applications.models import Application, InformationRequest, Status
+from applications.models import EDITABLE_STATUSES, Application, InformationRequest, Status
 from grants.models import AmendmentStatus, Tranche, TrancheAmendment
 from realisation.models import AccountabilityReport, AccountabilityStatus, SettlementStatus
 from realisation.selectors import NEEDS_ATTENTION, with_progress
@@ -396,6 +396,48 @@ def agency_digest(now: datetime, only: set[int] | None = None) -> Iterator[Due]:
         )
 
 
+# --- a request to submit ---------------------------------------------------------------------------------
+
+
+def signatory_asked(now: datetime, only: set[int] | None = None) -> Iterator[Due]:
+    """An editor asked the signatories to submit or send back an application: each active signatory of the
+    municipality is told once, at the instant of the request, while the application still waits to be sent and,
+    for a draft, the tranche is open to it. The request has no deadline of its own; its instant stands in."""
+    applications = Application.objects.filter(
+        status__in=EDITABLE_STATUSES, signatory_asked_at__isnull=False
+    ).select_related("tranche", "signatory_asked_by")
+    if only is not None:
+        applications = applications.filter(pk__in=only)
+    applications = list(applications.prefetch_related("tranche__amendments"))
+    signatories: dict[int, list[int]] = defaultdict(list)
+    for user_id, municipality_id in User.objects.filter(
+        is_active=True,
+        role=Role.MUNICIPAL_SIGNATORY,
+        municipality_id__in={application.municipality_id for application in applications},
+    ).values_list("pk", "municipality_id"):
+        signatories[municipality_id].append(user_id)
+    for application in applications:
+        if application.signatory_asked_at > now:
+            continue
+        if application.status == Status.DRAFT and now >= application.tranche.closes_at_in_force(now):
+            continue
+        asker = application.signatory_asked_by
+        for user_id in sorted(signatories[application.municipality_id]):
+            yield Due(
+                ReminderKind.SIGNATORY_ASKED,
+                application,
+                application.signatory_asked_at,
+                application.signatory_asked_at,
+                user_id=user_id,
+                context={
+                    **_application_context(application),
+                    "name": asker.get_full_name() or asker.username,
+                    "resubmission": application.status == Status.INFORMATION_REQUESTED,
+                },
+                link=reverse("portal:application_submit", args=[application.public_id]),
+            )
+
+
 # --- all rules together -------------------------------------------------------------------------------------
 
 Rule = Callable[[datetime, set[int] | None], Iterator[Due]]
@@ -412,6 +454,7 @@ RULES: dict[str, Rule] = {
     ReminderKind.ACCOUNTABILITY_DUE: accountability,
     ReminderKind.ACCOUNTABILITY_OVERDUE: accountability,
     ReminderKind.AGENCY_DIGEST: agency_digest,
+    ReminderKind.SIGNATORY_ASKED: signatory_asked,
 }
 
 

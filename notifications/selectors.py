@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import DateTimeField, Prefetch, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from .models import Delivery, DeliveryStatus, NotificationPreference, Reminder
@@ -13,12 +13,13 @@ NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def reminders_for(*, user) -> QuerySet[Reminder]:
-    """A municipal user sees the reminders to their municipality; anyone else the reminders to them.
+    """A municipal user sees the reminders to their municipality and those to them alone (a request to submit);
+    anyone else the reminders to them.
 
     A reminder whose reason went before any e-mail of it was sent is left out.
     """
     if user.is_municipal:
-        reminders = Reminder.objects.filter(municipality_id=user.municipality_id)
+        reminders = Reminder.objects.filter(Q(municipality_id=user.municipality_id) | Q(user_id=user.pk))
     else:
         reminders = Reminder.objects.filter(user_id=user.pk)
     return reminders.filter(obsolete_at__isnull=True)
