@@ -35,6 +35,7 @@ from grants.models import Tranche
 
 from . import permissions
 from .budget import budget_left
+from .decision_letters import letter_pdf
 from .models import Decision, DecisionKind, Letter, LetterKind, Objection, ObjectionOutcome
 from .selectors import current_decision
 from .services import issue_decision
@@ -210,12 +211,9 @@ def generate_letter_pdf(*, letter_id: int) -> bool:
         letter = Letter.objects.select_for_update(of=("self",)).select_related("application").get(pk=letter_id)
         if letter.pdf:
             return False
-        # WeasyPrint takes half a second to import; only letter generation needs it.
-        from weasyprint import HTML
-
         with letter.html.open("rb") as stored:
             html = stored.read().decode("utf-8")
-        letter.pdf.save(letter_file_name(letter, "pdf"), ContentFile(HTML(string=html).write_pdf()), save=False)
+        letter.pdf.save(letter_file_name(letter, "pdf"), ContentFile(letter_pdf(html)), save=False)
         letter.save(update_fields=["pdf"])
     return True
 

@@ -7,27 +7,32 @@ Each endpoint finds its applications through applications.selectors, so another 
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from accounts.api import PublicIdLookup, is_uuid, service_errors
-from accounts.idempotency import idempotent
+from accounts.idempotency import REPLAYED_HEADER, idempotent
 from accounts.models import AuditAction
+from accounts.openapi import ErrorSerializer
 from accounts.permissions import enforce
 from accounts.services import record_audit
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, submission
 from .filters import ApplicationFilter, AttachmentFilter
+from .middleware import arrival_instant
 from .models import Application, Attachment, Status
 from .serializers import (
     ApplicationCreateSerializer,
@@ -37,6 +42,7 @@ from .serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
     ReasonSerializer,
+    SubmitSerializer,
 )
 from .services import ALLOWED_ATTACHMENT_TYPES
 from .uploads import SizeLimitUploadHandler, too_large_message
@@ -55,6 +61,56 @@ def visible_applications(user):
     if user.is_agency:
         return selectors.applications_for_back_office(user=user).order_by("-received_at", "-pk")
     return selectors.applications_with_totals(user=user)
+
+
+REFUSALS = {
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="Not logged in or not allowed (detail says why), or refused at this moment: before the opening "
+        "(not_open; a submission only) or from the closing on (closed).",
+    ),
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="Already submitted (already_submitted), or the content or the tranche's rules changed after the "
+        "confirmation (changed).",
+    ),
+    422: OpenApiResponse(
+        ErrorSerializer,
+        description="The content does not meet the rules yet (incomplete): errors.non_field_errors lists what is "
+        "missing. Or an Idempotency-Key used before for another request.",
+    ),
+}
+
+
+def refused(refusal: submission.Refusal) -> Response:
+    """A refused submission or confirmation with the portal's status code; code names the reason."""
+    return Response(
+        {
+            "detail": " ".join(refusal.messages),
+            "code": refusal.reason.value,
+            "errors": {api_settings.NON_FIELD_ERRORS_KEY: refusal.messages},
+        },
+        status=refusal.http_status,
+    )
+
+
+def keyed_by_ready_hash(handler):
+    """The submission's idempotency: with a ready hash the hash is the key, and no Idempotency-Key is kept.
+
+    applications.submission.submit_ready returns the first receipt to a repeat of its key, and it runs outside a
+    transaction so that the tranche's lock is held within one statement; the Idempotency-Key's transaction would
+    hold it until the answer is written. Without a ready hash the Idempotency-Key header counts, as on every POST.
+    """
+    with_idempotency_key = idempotent(handler)
+
+    @wraps(handler)
+    def submit(view, request, *args, **kwargs):
+        if isinstance(request.data, dict) and request.data.get("ready_hash"):
+            return handler(view, request, *args, **kwargs)
+        return with_idempotency_key(view, request, *args, **kwargs)
+
+    submit.idempotent = True
+    return submit
 
 
 def _line_field(key: str) -> str:
@@ -88,9 +144,10 @@ class ApplicationViewSet(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveM
     def get_serializer_class(self):
         return ApplicationSummarySerializer if self.action == "list" else ApplicationSerializer
 
-    def _answer(self, application: Application, code: int = status.HTTP_200_OK) -> Response:
+    def _answer(self, application: Application, code: int = status.HTTP_200_OK, headers=None) -> Response:
         application = self.get_queryset().get(pk=application.pk)
-        return Response(ApplicationSerializer(application, context=self.get_serializer_context()).data, status=code)
+        data = ApplicationSerializer(application, context=self.get_serializer_context()).data
+        return Response(data, status=code, headers=headers)
 
     @extend_schema(
         summary="Create a draft, with its unit lines if given",
@@ -130,21 +187,70 @@ class ApplicationViewSet(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveM
                 services.save_draft(application=application, user=request.user, lines=lines, **form.changes())
         return self._answer(application)
 
+    def _found(self, public_id) -> Application:
+        """The application as the submission starts from it: one read, without the answer's unit lines and history."""
+        application = (
+            visible_applications(self.request.user).filter(public_id=public_id).first() if is_uuid(public_id) else None
+        )
+        if application is None:
+            raise Http404(_("No application found."))
+        return application
+
     @extend_schema(
-        summary="Submit a draft, or send back the information requested",
-        description="Answers with every problem that stands in the way, as the portal lists them.",
+        summary="Confirm a draft as ready to submit",
+        description=(
+            "Checks everything the submission checks, except the opening, and freezes the content by its hash: the "
+            "answer's ready_hash, which …/submit/ takes as its key. Any later change clears it."
+        ),
         request=None,
-        responses=ApplicationSerializer,
+        responses={200: ApplicationSerializer, **REFUSALS},
     )
     @action(detail=True, methods=["post"])
     @idempotent
+    def ready(self, request, public_id=None):
+        application = self._found(public_id)
+        try:
+            application = submission.confirm_ready(
+                application=application, user=request.user, now=arrival_instant(request)
+            )
+        except submission.Refusal as refusal:
+            return refused(refusal)
+        return self._answer(application)
+
+    @extend_schema(
+        summary="Submit a draft, or send back the information requested",
+        description=(
+            "Received at the instant the request arrived. With ready_hash, a draft confirmed as ready is received "
+            "as it was confirmed, and a repeat returns the first receipt (Idempotent-Replayed: true); without it, "
+            "the draft is checked in full. Refusals answer as the portal does: 403 before the opening or from the "
+            "closing on, 409 already submitted or changed since the confirmation, 422 incomplete."
+        ),
+        request=SubmitSerializer,
+        responses={200: ApplicationSerializer, **REFUSALS},
+    )
+    @action(detail=True, methods=["post"])
+    @keyed_by_ready_hash
     def submit(self, request, public_id=None):
-        application = self.get_object()
-        with service_errors():
-            if application.status == Status.INFORMATION_REQUESTED:
+        form = SubmitSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        application = self._found(public_id)
+        enforce(permissions.can_submit(request.user, application))
+        if application.status == Status.INFORMATION_REQUESTED:
+            with service_errors():
                 services.resubmit_application(application=application, user=request.user)
-            else:
-                services.submit_application(application=application, user=request.user)
+            return self._answer(application)
+        try:
+            if key := form.validated_data["ready_hash"]:
+                receipt = submission.submit_ready(
+                    user=request.user, public_id=public_id, key=key, arrived_at=arrival_instant(request)
+                )
+                replayed = {REPLAYED_HEADER: "true"} if receipt.repeated else None
+                return self._answer(receipt.application, headers=replayed)
+            application = submission.submit_draft(
+                application=application, user=request.user, arrived_at=arrival_instant(request)
+            )
+        except submission.Refusal as refusal:
+            return refused(refusal)
         return self._answer(application)
 
     @extend_schema(

@@ -162,6 +162,16 @@ class ApplicationSerializer(ApplicationSummarySerializer):
     attachments = AttachmentSerializer(many=True, read_only=True)
     status_changes = StatusChangeSerializer(many=True, read_only=True, help_text="The status history, oldest first.")
     information_requests = InformationRequestSerializer(many=True, read_only=True)
+    ready_hash = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "SHA-256 of the content confirmed as ready to submit (POST …/ready/), and of a received application the "
+            "content it was received with; empty for a draft not confirmed. Send it to …/submit/ as ready_hash."
+        ),
+    )
+    ready_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the content was confirmed as ready; null when it was not."
+    )
 
     class Meta(ApplicationSummarySerializer.Meta):
         fields = [
@@ -171,6 +181,8 @@ class ApplicationSerializer(ApplicationSummarySerializer):
             "attachments",
             "status_changes",
             "information_requests",
+            "ready_hash",
+            "ready_at",
         ]
         read_only_fields = fields
 
@@ -285,6 +297,20 @@ class ApplicationCreateSerializer(ApplicationInputSerializer):
 
     def _tranche(self, attrs) -> Tranche:
         return attrs["tranche"]
+
+
+class SubmitSerializer(serializers.Serializer):
+    ready_hash = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "The ready_hash of the draft as it was confirmed (POST …/ready/): the submission's key. The server checks "
+            "only that the content is still the one confirmed and that the tranche is open, and a repeat after the "
+            "receipt returns that receipt. Leave out to have the draft checked in full as it is submitted."
+        ),
+    )
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+import zlib
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
@@ -90,3 +92,14 @@ def docx_bytes(text: str = "Raadsbesluit") -> bytes:
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
     """An uploaded file as a browser sends it; the claimed content type is deliberately not trusted."""
     return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def pdf_objects(pdf: bytes) -> bytes:
+    """The PDF with its compressed streams inflated, so that the catalog in an object stream can be read."""
+    inflated = [pdf]
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, flags=re.DOTALL):
+        try:
+            inflated.append(zlib.decompress(stream.group(1)))
+        except zlib.error:
+            continue
+    return b"\n".join(inflated)

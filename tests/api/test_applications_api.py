@@ -189,7 +189,7 @@ def test_submission_answers_every_problem_the_portal_lists(municipality_api, sig
 
     response = post(municipality_api, application_url(empty, "submit"))
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"] == {
         "non_field_errors": ["Add at least one unit line.", "Attach the project plan."]
     }

@@ -59,7 +59,7 @@ def test_a_refusal_is_kept_too_so_that_a_repeat_after_a_change_elsewhere_still_c
     )
     repeat = post(api, application_url(empty, "submit"), **{"Idempotency-Key": KEY})
 
-    assert refused.status_code == repeat.status_code == 400
+    assert refused.status_code == repeat.status_code == 422
     assert repeat.json() == refused.json()
     empty.refresh_from_db()
     assert empty.status == Status.DRAFT
