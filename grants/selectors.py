@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Tranche, TrancheAmendment
+from accounts.models import Role
+
+from .models import AmendmentStatus, Tranche, TrancheAmendment
 
 
 def open_tranches(now: datetime | None = None) -> list[Tranche]:
@@ -47,4 +49,16 @@ def tranche_history(tranche: Tranche) -> TrancheHistory:
     )
     return TrancheHistory(
         original_ceiling=tranche.budget_ceiling, original_closes_at=tranche.closes_at, amendments=list(amendments)
+    )
+
+
+def amendments_awaiting_confirmation(*, user) -> QuerySet[TrancheAmendment]:
+    """The prepared amendments this user may confirm: an approver's, not the ones they prepared (four eyes)."""
+    if user.role != Role.AGENCY_APPROVER:
+        return TrancheAmendment.all_objects.none()
+    return (
+        TrancheAmendment.all_objects.filter(status=AmendmentStatus.PREPARED)
+        .exclude(prepared_by=user)
+        .select_related("tranche", "window", "prepared_by")
+        .order_by("effective_at", "pk")
     )

@@ -12,18 +12,22 @@ from django.db.models import (
     BooleanField,
     Case,
     DateField,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
 
-from allocation.models import Decision
+from accounts.models import Role
+from allocation.models import GRANTED_OUTCOMES, Decision
 from allocation.selectors import with_current_decision
 from applications.models import Application, Status, UnitLine
 from applications.selectors import applications_visible_to
@@ -31,9 +35,11 @@ from applications.selectors import applications_visible_to
 from .accountability import latest_certified_report
 from .models import (
     AccountabilityReport,
+    AccountabilityStatus,
     ProgressReport,
     ProgressStatus,
     RealisedUnits,
+    Reclaim,
     ReclaimStatus,
     SettlementStatus,
 )
@@ -230,4 +236,67 @@ def progress_report_to_continue(*, application: Application) -> ProgressReport |
         reports.prefetch_related("realised_units"),
         key=lambda report: report.status != ProgressStatus.DRAFT,
         default=None,
+    )
+
+
+# --- the agency's work ----------------------------------------------------------------------------------
+
+# The regulation gives the yearly accountability report no due date; the service takes 1 March of the next year.
+ACCOUNTABILITY_DUE = (3, 1)
+
+
+def accountability_due_on(year: int) -> date:
+    return date(year + 1, *ACCOUNTABILITY_DUE)
+
+
+def accountability_overdue(*, today: date) -> QuerySet[Application]:
+    """Current, unsettled grants without a certified accountability report on last year once it is past due.
+
+    Annotated with `accountability_year` and `accountability_due_on`. A grant owes a report on each year from the
+    year of its first grant decision; none is overdue until the day after the due date.
+    """
+    year = today.year - 1
+    due_on = accountability_due_on(year)
+    if today <= due_on:
+        return Application.objects.none()
+    first_grant = (
+        Decision.objects.filter(application=OuterRef("pk"), outcome__in=GRANTED_OUTCOMES)
+        .order_by("decision_date")
+        .values("decision_date")[:1]
+    )
+    certified = AccountabilityReport.objects.filter(
+        application=OuterRef("pk"), year=year, status=AccountabilityStatus.CERTIFIED
+    )
+    return (
+        with_progress(Application.objects.select_related("municipality", "tranche"), today=today)
+        .filter(Q(settlement_status__isnull=True) | ~Q(settlement_status=SettlementStatus.CONFIRMED))
+        .annotate(
+            first_granted_on=Subquery(first_grant, output_field=DateField()),
+            accountability_year=Value(year),
+            accountability_due_on=Value(due_on, output_field=DateField()),
+        )
+        .filter(first_granted_on__year__lte=year)
+        .exclude(Exists(certified))
+        .order_by("first_granted_on", "reference")
+    )
+
+
+def reclaims_awaiting_confirmation(*, user) -> QuerySet[Reclaim]:
+    """The prepared reclaims this user may confirm: an approver's, not the ones they prepared (four eyes)."""
+    if user.role != Role.AGENCY_APPROVER:
+        return Reclaim.objects.none()
+    return (
+        Reclaim.objects.filter(status=ReclaimStatus.PREPARED)
+        .exclude(prepared_by=user)
+        .select_related("application__municipality", "application__tranche", "prepared_by")
+        .order_by("prepared_at", "pk")
+    )
+
+
+def reclaims_awaiting_payment() -> QuerySet[Reclaim]:
+    """Confirmed reclaims not yet paid back, the earliest due date first."""
+    return (
+        Reclaim.objects.filter(status=ReclaimStatus.CONFIRMED)
+        .select_related("application__municipality", "application__tranche")
+        .order_by("due_on", "pk")
     )
