@@ -1,10 +1,7 @@
-import csv
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -12,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import AuditPeriodForm
 from .models import MUNICIPAL_ROLES, AuditAction, AuditEntry, User
-from .selectors import audit_csv_rows, audit_entries_between
+from .selectors import audit_entries_between, audit_table
 from .services import record_audit
+from .spreadsheets import csv_response, export_filename
 
 admin.site.site_header = _("Thuisfonds – back office")
 admin.site.site_title = _("Thuisfonds back office")
@@ -62,13 +60,6 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("municipality",)
     search_fields = ("username", "first_name", "last_name", "email", "municipality__name", "municipality__code")
     autocomplete_fields = ("municipality",)
-
-
-class _Line:
-    """What csv.writer writes to: it hands each line back, for a streamed response."""
-
-    def write(self, line: str) -> str:
-        return line
 
 
 @admin.register(AuditEntry)
@@ -128,10 +119,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/accounts/auditentry/export.html", context)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         record_audit(action=AuditAction.EXPORT, request=request, detail=f"audit log {start} to {end}")
-        writer = csv.writer(_Line())
-        rows = audit_csv_rows(audit_entries_between(start=start, end=end))
-        # The byte order mark tells spreadsheet programs the file is UTF-8.
-        lines = (("\ufeff" if index == 0 else "") + writer.writerow(row) for index, row in enumerate(rows))
-        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="audit-log-{start}-{end}.csv"'
-        return response
+        header, rows = audit_table(audit_entries_between(start=start, end=end))
+        # E.g. auditlog-20260401-20260430.csv: the period's first and last day.
+        filename = export_filename(_("audit-log"), f"{start:%Y%m%d}", on=end)
+        return csv_response(header=header, rows=rows, filename=filename)

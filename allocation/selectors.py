@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
-from typing import TextIO
 
 from django.db.models import FilteredRelation, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
-from accounts.spreadsheets import safe_row
+from accounts.models import Role
 from applications.models import Application, Status
 from grants.models import RankingInstant, Tranche, Window, decimal_text
 
 from .engine import WindowInput, WindowResult, allocate, passing_skipped
-from .models import AllocationLine, AllocationRun, Decision, LotterySeed, RunKind, RunStatus
+from .models import AllocationLine, AllocationRun, Decision, LotterySeed, Objection, RunKind, RunStatus
 from .ranking import Candidate
 
 
@@ -398,54 +398,53 @@ def run_lines(*, run: AllocationRun) -> QuerySet[AllocationLine]:
     return run.lines.select_related("application__municipality", "window").order_by("window__code", "rank")
 
 
+# The ranked list's columns, in the language of the request (gettext_noop marks them for translation).
 RANKED_LIST_COLUMNS = (
-    "window",
-    "rank",
-    "reference",
-    "municipality_code",
-    "municipality",
-    "category",
-    "drawn",
-    "requested",
-    "proposed",
-    "cumulative",
-    "outcome",
-    "reason",
-    "passes_skipped",
+    gettext_noop("window"),
+    gettext_noop("rank"),
+    gettext_noop("receipt number"),
+    gettext_noop("CBS code"),
+    gettext_noop("municipality"),
+    gettext_noop("category"),
+    gettext_noop("drawn by lot"),
+    gettext_noop("requested"),
+    gettext_noop("proposed"),
+    gettext_noop("cumulative proposed"),
+    gettext_noop("outcome"),
+    gettext_noop("reason"),
+    gettext_noop("funded past a skipped application"),
 )
 
 
-def write_ranked_list_csv(*, run: AllocationRun, stream: TextIO) -> None:
-    """The run's ranked list as CSV, for the back office export.
+def ranked_list_table(*, run: AllocationRun) -> tuple[list[str], Iterator[list]]:
+    """The run's ranked list for its export: the header and the rows, each line with its window's name, amounts as
+    Decimal, outcome and reason in words, and yes/no as booleans (accounts.spreadsheets writes them as a cell).
 
-    `passes_skipped` is "yes" on a line funded past an earlier one of its window left on the reserve list
-    (rule skip): there the list has no single cut-off.
+    The last column is true on a line funded past an earlier one of its window left on the reserve list (rule skip):
+    there the list has no single cut-off.
     """
-    writer = csv.writer(stream)
-    writer.writerow(RANKED_LIST_COLUMNS)
-    # Names and reasons are text a spreadsheet must not read as a formula.
-    for _, window_lines in groupby(run_lines(run=run), key=lambda line: line.window_id):
-        lines = list(window_lines)
-        for line, passes in zip(lines, passing_skipped(lines), strict=True):
-            writer.writerow(
-                safe_row(
-                    [
-                        line.window.code,
-                        line.rank,
-                        line.application.reference,
-                        line.application.municipality.code,
-                        line.application.municipality.name,
-                        line.category,
-                        "yes" if line.drawn else "no",
-                        decimal_text(line.requested),
-                        decimal_text(line.proposed),
-                        decimal_text(line.cumulative),
-                        line.outcome,
-                        line.reason,
-                        "yes" if passes else "no",
-                    ]
-                )
-            )
+
+    def rows() -> Iterator[list]:
+        for _, window_lines in groupby(run_lines(run=run), key=lambda line: line.window_id):
+            lines = list(window_lines)
+            for line, passes in zip(lines, passing_skipped(lines), strict=True):
+                yield [
+                    line.window.name,
+                    line.rank,
+                    line.application.reference,
+                    line.application.municipality.code,
+                    line.application.municipality.name,
+                    line.category,
+                    line.drawn,
+                    line.requested,
+                    line.proposed,
+                    line.cumulative,
+                    line.get_outcome_display(),
+                    line.get_reason_display(),
+                    passes,
+                ]
+
+    return [gettext(column) for column in RANKED_LIST_COLUMNS], rows()
 
 
 def decisions_visible_to(*, user) -> QuerySet[Decision]:
@@ -455,3 +454,29 @@ def decisions_visible_to(*, user) -> QuerySet[Decision]:
     if user.is_municipal:
         return qs.filter(application__municipality_id=user.municipality_id)
     return qs.none()
+
+
+# --- the agency's work ----------------------------------------------------------------------------------
+
+
+def previews_awaiting_approval(*, user) -> QuerySet[AllocationRun]:
+    """The previews this user may confirm: an approver's, and not the ones they prepared (four eyes)."""
+    if user.role != Role.AGENCY_APPROVER:
+        return AllocationRun.objects.none()
+    return (
+        AllocationRun.objects.filter(status=RunStatus.PREVIEW)
+        .exclude(prepared_by=user)
+        .select_related("tranche", "window", "prepared_by")
+        .order_by("prepared_at", "pk")
+    )
+
+
+def open_objections() -> QuerySet[Objection]:
+    """Objections not yet decided, with `deadline_on`: the day the decision on objection is due (Awb 7:10), as
+    extended; the earliest first."""
+    return (
+        Objection.objects.filter(outcome="")
+        .select_related("contested__application__municipality", "contested__application__tranche", "handler")
+        .annotate(deadline_on=Coalesce("extended_to", "decide_by"))
+        .order_by("deadline_on", "pk")
+    )

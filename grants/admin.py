@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 
@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -48,9 +48,8 @@ from .templatetags.money import format_euro
 
 
 def euro(value: Decimal | None) -> str:
-    if value is None:
-        return "–"
-    return f"€ {formats.number_format(value, 2, use_l10n=True, force_grouping=True)}"
+    """€ 1.234.567,00 in both interface languages, as the portal writes amounts; a dash for none."""
+    return "–" if value is None else format_euro(value)
 
 
 def amsterdam_time(value: datetime | None, *, seconds: bool = False) -> str:
@@ -60,8 +59,12 @@ def amsterdam_time(value: datetime | None, *, seconds: bool = False) -> str:
     return timezone.localtime(value).strftime("%d-%m-%Y %H:%M:%S" if seconds else "%d-%m-%Y %H:%M")
 
 
-def euro_or_dash(amount) -> str:
-    return "–" if amount is None else format_euro(amount)
+euro_or_dash = euro
+
+
+def short_date(day: date | None) -> str:
+    """31-12-2026, the same in both languages: a date that keeps a list's column narrow."""
+    return "–" if day is None else f"{day:%d-%m-%Y}"
 
 
 def instant_or_dash(instant) -> str:
@@ -287,7 +290,7 @@ class AmendmentInline(admin.TabularInline):
             return f"{amendment.confirmed_by}, {amsterdam_time(amendment.confirmed_at)}"
         return "–"
 
-    @admin.display(description="")
+    @admin.display(description=_("actions"))
     def actions(self, amendment: TrancheAmendment) -> str:
         if amendment.status != AmendmentStatus.PREPARED:
             return ""

@@ -15,11 +15,13 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import GreaterThan
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocation.models import Decision
 from applications.models import Application, UnitLine
 from grants.models import MONEY
+from grants.templatetags.money import format_euro
 
 HALF_CENT = Decimal("0.005")
 
@@ -214,7 +216,7 @@ class ProgressReport(models.Model):
             return _("%(reference)s: draft progress report") % {"reference": self.application.reference}
         return _("%(reference)s: progress report of %(day)s") % {
             "reference": self.application.reference,
-            "day": f"{self.submitted_at:%Y-%m-%d}",
+            "day": formats.date_format(timezone.localdate(self.submitted_at), "j F Y"),
         }
 
 
@@ -410,7 +412,7 @@ class Reclaim(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application.reference}: {self.amount} ({self.get_status_display()})"
+        return f"{self.application.reference}: {format_euro(self.amount)} ({self.get_status_display()})"
 
 
 class AccountabilityStatus(models.TextChoices):

@@ -1,22 +1,22 @@
-"""Back office for allocation: the lottery seed, preparing a run, confirming and discarding it, the decisions.
+"""Back office for allocation runs: a run's ranked list, its rules in words, confirming and discarding it, its export;
+the lottery seeds and the allocation events. The pages on a tranche are in tranche_pages.py.
 
-Runs and decisions are read-only here. Every change is one call to allocation.services, which checks the
-permissions and the four-eyes rule again; the model permissions of the Agency group only open the pages.
+Runs are read-only here. Every change is one call to allocation.services, which checks the permissions and the
+four-eyes rule again; the model permissions of the Agency group only open the pages.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,261 +24,16 @@ from django.utils.translation import gettext_lazy
 from accounts.models import AuditAction
 from accounts.security import reauthentication_required
 from accounts.services import record_audit
-from grants.admin import ReadOnlyAdmin, TranchePage, add_tranche_page
+from accounts.spreadsheets import csv_response, export_filename
+from grants.admin import ReadOnlyAdmin, amsterdam_time
 from grants.admin import euro_or_dash as euro
-from grants.admin import instant_or_dash as amsterdam_time
-from grants.models import Tranche, Window
+from grants.models import Window
 
-from .. import (
-    budget,
-    permissions,
-    reserve,
-    selectors,
-    services,
-)
+from .. import permissions, reserve, selectors, services
+from ..applied_rules import describe_rules
 from ..engine import passing_skipped
-from ..models import (
-    MAX_SEED,
-    AllocationEvent,
-    AllocationLine,
-    AllocationRun,
-    LineOutcome,
-    LotterySeed,
-    RunKind,
-    SeedSource,
-)
-
-
-def _has_model_permission(request, model, action: str) -> bool:
-    opts = model._meta
-    return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
-
-
-def seal_description(lottery_seed: LotterySeed | None) -> str:
-    """How the tranche's seed was sealed, by whom and when, in one line."""
-    if lottery_seed is None:
-        return _("No seed yet: the first preview after the closing seals one drawn by the system.")
-    if not lottery_seed.is_sealed:
-        return _("%(seed)s from the external draw %(reference)s, entered by %(user)s; awaiting confirmation.") % {
-            "seed": lottery_seed.seed,
-            "reference": lottery_seed.external_reference,
-            "user": lottery_seed.entered_by,
-        }
-    if lottery_seed.source == SeedSource.SYSTEM:
-        return _("%(seed)s, drawn by the system and sealed at %(at)s at the first preview.") % {
-            "seed": lottery_seed.seed,
-            "at": amsterdam_time(lottery_seed.sealed_at),
-        }
-    return _(
-        "%(seed)s from the external draw %(reference)s, entered by %(user)s and sealed by %(sealer)s at %(at)s."
-    ) % {
-        "seed": lottery_seed.seed,
-        "reference": lottery_seed.external_reference,
-        "user": lottery_seed.entered_by,
-        "sealer": lottery_seed.sealed_by,
-        "at": amsterdam_time(lottery_seed.sealed_at),
-    }
-
-
-# --- on the tranche: its lottery seed --------------------------------------------------------------------
-
-
-class EnterSeedForm(forms.Form):
-    seed = forms.IntegerField(label=gettext_lazy("Lottery seed"), min_value=0, max_value=MAX_SEED)
-    external_reference = forms.CharField(
-        label=gettext_lazy("External draw"),
-        max_length=200,
-        help_text=gettext_lazy("Where the seed was drawn, e.g. the notary and the number of the deed."),
-    )
-
-
-class ConfirmSeedForm(forms.Form):
-    seed = forms.IntegerField(
-        label=gettext_lazy("Lottery seed"),
-        min_value=0,
-        max_value=MAX_SEED,
-        help_text=gettext_lazy("Type the seed again from the record of the draw."),
-    )
-
-
-def lottery_seed_page(model_admin, request, tranche: Tranche):
-    """Enter the seed of an external draw, or confirm it as the second person; shows how the seed was sealed."""
-    if not _has_model_permission(request, LotterySeed, "view"):
-        raise PermissionDenied
-    action = request.POST.get("action") if request.method == "POST" else None
-    forms_by_action = {
-        "enter": EnterSeedForm(request.POST if action == "enter" else None, prefix="enter"),
-        "confirm": ConfirmSeedForm(request.POST if action == "confirm" else None, prefix="confirm"),
-    }
-    form = forms_by_action.get(action)
-    if form is not None and form.is_valid():
-        if not _has_model_permission(request, LotterySeed, "add" if action == "enter" else "change"):
-            raise PermissionDenied
-        try:
-            if action == "enter":
-                services.enter_external_seed(
-                    tranche=tranche,
-                    user=request.user,
-                    seed=form.cleaned_data["seed"],
-                    reference=form.cleaned_data["external_reference"],
-                )
-                done = _("Seed entered; it is sealed when a second person confirms it.")
-            else:
-                services.confirm_external_seed(tranche=tranche, user=request.user, seed=form.cleaned_data["seed"])
-                done = _("Seed confirmed and sealed; every preview of this tranche uses it.")
-        except PermissionDenied as error:
-            form.add_error(None, str(error))
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            model_admin.message_user(request, done, messages.SUCCESS)
-            return HttpResponseRedirect(request.path)
-    lottery_seed = selectors.lottery_seed(tranche=tranche)
-    may_confirm, confirm_refusal = (
-        permissions.can_confirm_seed(request.user, lottery_seed) if lottery_seed else (False, "")
-    )
-    return model_admin.render_tranche_page(
-        request,
-        tranche,
-        "admin/allocation/lottery_seed.html",
-        title=_("Lottery seed"),
-        lottery_seed=lottery_seed,
-        seal=seal_description(lottery_seed),
-        enter_form=forms_by_action["enter"],
-        confirm_form=forms_by_action["confirm"],
-        may_confirm=may_confirm,
-        confirm_refusal=confirm_refusal,
-    )
-
-
-add_tranche_page(
-    TranchePage(
-        name="lottery_seed",
-        route="lottery-seed",
-        label=gettext_lazy("Lottery seed"),
-        permission="allocation.view_lotteryseed",
-        view=lottery_seed_page,
-    )
-)
-
-
-# --- on the tranche: preparing an allocation -------------------------------------------------------------
-
-
-class WindowChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, window: Window) -> str:
-        return f"{window.name} ({window.code})"
-
-
-class PrepareAllocationForm(forms.Form):
-    window = WindowChoiceField(
-        label=gettext_lazy("Window"),
-        queryset=Window.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("All windows"),
-    )
-
-    def __init__(self, *args, tranche: Tranche, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["window"].queryset = tranche.windows.order_by("code")
-
-
-def prepare_allocation_page(model_admin, request, tranche: Tranche):
-    """Rank and allocate a tranche, or one of its windows, as a preview for a second person to confirm."""
-    if not _has_model_permission(request, AllocationRun, "add"):
-        raise PermissionDenied
-    allowed, refusal = permissions.can_prepare_allocation(request.user)
-    form = PrepareAllocationForm(request.POST if request.method == "POST" else None, tranche=tranche)
-    if form.is_valid():
-        try:
-            run = services.prepare_allocation(
-                tranche=tranche,
-                user=request.user,
-                window=form.cleaned_data["window"],
-            )
-        except PermissionDenied as error:
-            form.add_error(None, str(error))
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            model_admin.message_user(
-                request,
-                _("Allocation preview prepared with the sealed seed %(seed)s; another approver must confirm it.")
-                % {"seed": run.seed},
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:allocation_allocationrun_change", args=[run.pk]))
-    return model_admin.render_tranche_page(
-        request,
-        tranche,
-        "admin/allocation/prepare_allocation.html",
-        title=_("Prepare allocation"),
-        form=form,
-        refusal="" if allowed else refusal,
-        seal=seal_description(selectors.lottery_seed(tranche=tranche)),
-    )
-
-
-add_tranche_page(
-    TranchePage(
-        name="prepare_allocation",
-        route="prepare-allocation",
-        label=gettext_lazy("Prepare allocation"),
-        permission="allocation.add_allocationrun",
-        view=prepare_allocation_page,
-    )
-)
-
-
-# --- on the tranche: the reserve list --------------------------------------------------------------------
-
-
-def reserve_list_page(model_admin, request, tranche: Tranche):
-    """The budget left and the reserve list; prepares a supplementary run for a second person to confirm."""
-    if not _has_model_permission(request, AllocationRun, "view"):
-        raise PermissionDenied
-    errors: list[str] = []
-    if request.method == "POST":
-        if not _has_model_permission(request, AllocationRun, "add"):
-            raise PermissionDenied
-        try:
-            run = reserve.prepare_supplementary(tranche=tranche, user=request.user)
-        except PermissionDenied as error:
-            errors = [str(error)]
-        except ValidationError as error:
-            errors = error.messages
-        else:
-            model_admin.message_user(
-                request,
-                _("Supplementary run prepared with the budget left; another approver must confirm it."),
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:allocation_allocationrun_change", args=[run.pk]))
-    left = budget.budget_left(tranche=tranche)
-    windows = list(tranche.windows.order_by("code"))
-    return model_admin.render_tranche_page(
-        request,
-        tranche,
-        "admin/allocation/reserve_list.html",
-        title=_("Reserve list"),
-        left=left,
-        windows=[(w, left.committed_per_window.get(w.pk, 0), left.per_window[w.pk]) for w in windows],
-        lines=budget.reserve_lines(tranche=tranche),
-        errors=errors,
-        may_prepare=permissions.can_prepare_allocation(request.user)[0],
-    )
-
-
-add_tranche_page(
-    TranchePage(
-        name="reserve_list",
-        route="reserve-list",
-        label=gettext_lazy("Reserve list"),
-        permission="allocation.view_allocationrun",
-        view=reserve_list_page,
-    )
-)
-
+from ..models import AllocationEvent, AllocationLine, AllocationRun, LineOutcome, LotterySeed, RunKind
+from .tranche_pages import has_model_permission, seal_description
 
 # --- allocation runs ------------------------------------------------------------------------------------
 
@@ -300,6 +55,19 @@ class WindowList:
     def reserve(self) -> list[AllocationLine]:
         return [line for line in self.lines if line.outcome == LineOutcome.RESERVE]
 
+    # Columns a window's list shows only when a line fills them: so the list fits an office screen.
+    @property
+    def has_categories(self) -> bool:
+        return any(line.category for line in self.lines)
+
+    @property
+    def has_draws(self) -> bool:
+        return any(line.drawn for line in self.lines)
+
+    @property
+    def columns(self) -> int:
+        return 8 + self.has_categories + self.has_draws
+
 
 def ranked_list(lines) -> list[WindowList]:
     """Group lines ordered by window and rank; the cut-off is the first line that is not fully funded."""
@@ -316,22 +84,29 @@ def ranked_list(lines) -> list[WindowList]:
     return windows
 
 
+def ranked_list_filename(run: AllocationRun) -> str:
+    """E.g. rangschikking-rha-2023-20230904.csv: the tranche, the window of a one-window run, "preview" (voorlopig)
+    while it is one, and the day it was prepared in Amsterdam."""
+    return export_filename(
+        _("ranked-list"),
+        run.tranche.slug,
+        run.window.name if run.window_id else "",
+        "" if run.is_confirmed else _("preview"),
+        on=timezone.localdate(run.prepared_at),
+    )
+
+
+def by_and_when(user, instant) -> str:
+    """Who and when in one column, the time in Amsterdam: "rvo-goedkeurder, 11-09-2023 14:00"."""
+    if instant is None:
+        return "–"
+    return f"{user or '–'}, {amsterdam_time(instant)}"
+
+
 @admin.register(AllocationRun)
 class AllocationRunAdmin(ReadOnlyAdmin):
-    list_display = (
-        "tranche",
-        "kind",
-        "scope",
-        "status",
-        "prepared_by",
-        "prepared",
-        "approved_by",
-        "confirmed",
-        "ceiling_used",
-        "requested",
-        "proposed",
-        "oversubscribed",
-    )
+    # The ceiling used and the oversubscription are on the run's page: the list fits 1280 px without them.
+    list_display = ("tranche", "kind", "scope", "status", "prepared", "confirmed", "requested", "proposed")
     list_filter = ("tranche", "kind", "status")
     fields = (
         "tranche",
@@ -341,9 +116,7 @@ class AllocationRunAdmin(ReadOnlyAdmin):
         "seed",
         "seed_sealed",
         "ranked_list_sha256",
-        "prepared_by",
         "prepared",
-        "approved_by",
         "confirmed",
         "ceiling_used",
         "requested",
@@ -363,10 +136,10 @@ class AllocationRunAdmin(ReadOnlyAdmin):
         )
 
     def has_confirm_permission(self, request) -> bool:
-        return _has_model_permission(request, AllocationRun, "change")
+        return has_model_permission(request, AllocationRun, "change")
 
     def has_discard_permission(self, request) -> bool:
-        return _has_model_permission(request, AllocationRun, "delete")
+        return has_model_permission(request, AllocationRun, "delete")
 
     def get_urls(self):
         return [
@@ -404,7 +177,10 @@ class AllocationRunAdmin(ReadOnlyAdmin):
     def _run_url(self, run: AllocationRun) -> str:
         return reverse("admin:allocation_allocationrun_change", args=[run.pk])
 
-    def _action_page(self, request, run: AllocationRun, *, title: str, refusal: str, explanation: str, button: str):
+    def _action_page(
+        self, request, run: AllocationRun, *, title: str, refusal: str, explanation: str, button: str, with_list=False
+    ):
+        """The page that asks to confirm or discard; `with_list`: with the ranked list the approver signs for."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -414,6 +190,7 @@ class AllocationRunAdmin(ReadOnlyAdmin):
             "explanation": explanation,
             "button": button,
             "applications": run.lines.count(),
+            "ranked_list": ranked_list(selectors.run_lines(run=run)) if with_list else None,
             "media": self.media,
         }
         return TemplateResponse(request, "admin/allocation/allocationrun/action_confirmation.html", context)
@@ -435,10 +212,11 @@ class AllocationRunAdmin(ReadOnlyAdmin):
                 title=_("Confirm allocation (four eyes)"),
                 refusal="" if allowed else refusal,
                 explanation=_(
-                    "Confirming issues a decision for every application in this run and cannot be undone. "
+                    "Confirming issues a decision for every application in the list above and cannot be undone. "
                     "The decision letters are generated in the background."
                 ),
                 button=_("Yes, confirm"),
+                with_list=True,
             )
         confirm = reserve.confirm_supplementary if run.kind == RunKind.SUPPLEMENTARY else services.confirm_allocation
         try:
@@ -476,28 +254,25 @@ class AllocationRunAdmin(ReadOnlyAdmin):
         self.message_user(request, _("Allocation preview discarded."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:allocation_allocationrun_changelist"))
 
-    def ranked_list_csv(self, request, object_id: str) -> HttpResponse:
+    def ranked_list_csv(self, request, object_id: str):
+        """The ranked list in the Dutch Excel dialect (accounts.spreadsheets), headers and words in the user's
+        language."""
         run = self._run(request, object_id)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        scope = run.window.code if run.window_id else "all"
-        response["Content-Disposition"] = (
-            f'attachment; filename="ranked-list-{run.tranche.slug}-{scope}-{run.public_id}.csv"'
-        )
-        selectors.write_ranked_list_csv(run=run, stream=response)
+        header, rows = selectors.ranked_list_table(run=run)
         record_audit(action=AuditAction.EXPORT, request=request, target=run, detail="ranked list (CSV)")
-        return response
+        return csv_response(header=header, rows=rows, filename=ranked_list_filename(run))
 
     @admin.display(description=gettext_lazy("window"), ordering="window__code")
     def scope(self, run: AllocationRun) -> str:
         return run.window.name if run.window_id else _("all windows")
 
-    @admin.display(description=gettext_lazy("prepared at"), ordering="prepared_at")
+    @admin.display(description=gettext_lazy("prepared"), ordering="prepared_at")
     def prepared(self, run: AllocationRun) -> str:
-        return amsterdam_time(run.prepared_at)
+        return by_and_when(run.prepared_by, run.prepared_at)
 
-    @admin.display(description=gettext_lazy("confirmed at"), ordering="confirmed_at")
+    @admin.display(description=gettext_lazy("confirmed"), ordering="confirmed_at")
     def confirmed(self, run: AllocationRun) -> str:
-        return amsterdam_time(run.confirmed_at)
+        return by_and_when(run.approved_by, run.confirmed_at)
 
     @admin.display(description=gettext_lazy("ceiling used"), ordering="ceiling")
     def ceiling_used(self, run: AllocationRun) -> str:
@@ -524,7 +299,8 @@ class AllocationRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("rules applied"))
     def rules_applied(self, run: AllocationRun) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(run.rules, indent=2, ensure_ascii=False, sort_keys=True))
+        groups = describe_rules(rules=run.rules, windows=list(run.tranche.windows.all()))
+        return render_to_string("admin/allocation/allocationrun/_rules.html", {"groups": groups})
 
 
 # --- the seed and the audit trail -----------------------------------------------------------------------
@@ -532,23 +308,33 @@ class AllocationRunAdmin(ReadOnlyAdmin):
 
 @admin.register(LotterySeed)
 class LotterySeedAdmin(ReadOnlyAdmin):
-    list_display = (
-        "tranche",
-        "seed",
-        "source",
-        "external_reference",
-        "entered_by",
-        "entered_at",
-        "sealed_by",
-        "sealed_at",
-    )
+    list_display = ("tranche", "seed", "source", "external_reference", "entered", "sealed")
     list_filter = ("source",)
     list_select_related = ("tranche", "entered_by", "sealed_by")
+
+    @admin.display(description=gettext_lazy("entered"), ordering="entered_at")
+    def entered(self, lottery_seed: LotterySeed) -> str:
+        return by_and_when(lottery_seed.entered_by, lottery_seed.entered_at)
+
+    @admin.display(description=gettext_lazy("sealed"), ordering="sealed_at")
+    def sealed(self, lottery_seed: LotterySeed) -> str:
+        return by_and_when(lottery_seed.sealed_by, lottery_seed.sealed_at)
 
 
 @admin.register(AllocationEvent)
 class AllocationEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "tranche", "window", "kind", "actor", "seed", "ranked_list_sha256", "run_public_id", "detail")
+    list_display = ("when", "tranche", "window", "kind", "actor", "seed", "list_hash", "detail")
     list_filter = ("tranche", "kind")
     list_select_related = ("tranche", "window", "actor")
     search_fields = ("run_public_id", "ranked_list_sha256")
+
+    @admin.display(description=gettext_lazy("at"), ordering="at")
+    def when(self, event: AllocationEvent) -> str:
+        return amsterdam_time(event.at)
+
+    @admin.display(description=gettext_lazy("ranked list SHA-256"), ordering="ranked_list_sha256")
+    def list_hash(self, event: AllocationEvent) -> str:
+        # The first twelve characters tell lists apart in the list; the event's page has the whole hash.
+        if not event.ranked_list_sha256:
+            return "–"
+        return format_html('<code title="{}">{}…</code>', event.ranked_list_sha256, event.ranked_list_sha256[:12])

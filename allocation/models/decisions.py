@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from grants.models import MONEY
+from grants.templatetags.money import format_euro
 
 from .runs import AllocationReason, AllocationRun
 
@@ -218,7 +219,8 @@ class Waiver(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.decision.application.reference}: {self.amount_before} → {self.amount_after}"
+        before, after = format_euro(self.amount_before), format_euro(self.amount_after)
+        return f"{self.decision.application.reference}: {before} → {after}"
 
 
 class WithdrawalGround(models.TextChoices):
@@ -299,4 +301,5 @@ class Withdrawal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.withdrawn.application.reference}: {self.amount_before} → {self.amount_after}"
+        before, after = format_euro(self.amount_before), format_euro(self.amount_after)
+        return f"{self.withdrawn.application.reference}: {before} → {after}"

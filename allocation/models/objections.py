@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from .decisions import Decision
@@ -92,7 +93,7 @@ class Objection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contested.application.reference}: {self.received_on:%Y-%m-%d}"
+        return f"{self.contested.application.reference}: {formats.date_format(self.received_on, 'j F Y')}"
 
     @property
     def is_open(self) -> bool:

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from grants.models import MONEY, Tranche, Window
+from grants.templatetags.instants import format_instant
 
 from ..engine import Outcome, Reason
 
@@ -134,7 +135,7 @@ class AllocationRun(models.Model):
 
     def __str__(self) -> str:
         scope = self.window.name if self.window_id else _("all windows")
-        return f"{self.tranche} – {scope} ({self.get_status_display()}, {self.prepared_at:%Y-%m-%d %H:%M})"
+        return f"{self.tranche} – {scope} ({self.get_status_display()}, {format_instant(self.prepared_at)})"
 
     @property
     def is_confirmed(self) -> bool:
@@ -312,4 +313,4 @@ class AllocationEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.tranche}: {self.get_kind_display()} ({self.at:%Y-%m-%d %H:%M})"
+        return f"{self.tranche}: {self.get_kind_display()} ({format_instant(self.at)})"

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -117,10 +117,14 @@ def test_the_export_holds_the_amsterdam_days_of_the_period_and_is_itself_recorde
     everything = client.get(EXPORT, {"start": "2026-01-01", "end": today})
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert rows[0][:3] == ["at", "actor", "action"]
+    assert response["Content-Disposition"] == 'attachment; filename="audit-log-20260401-20260430.csv"'
+    data = b"".join(response.streaming_content)
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["time", "by", "action", "outcome"]
     assert [row[1] for row in rows[1:]] == ["at 2026-04-01 00:00", "at 2026-04-30 23:59"]
-    assert rows[1][0] == "2026-04-01T00:00:00+02:00"
+    assert rows[1][0] == "01-04-2026 00:00:00 +02:00"  # Amsterdam time, as Dutch Excel reads it, with its offset
+    assert rows[1][2:4] == ["failed login", "failure"]
     exported = b"".join(everything.streaming_content).decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in exported
     exports = AuditEntry.objects.filter(action=AuditAction.EXPORT, actor=admin).order_by("pk")
@@ -128,6 +132,17 @@ def test_the_export_holds_the_amsterdam_days_of_the_period_and_is_itself_recorde
         "audit log 2026-04-01 to 2026-04-30",
         f"audit log 2026-01-01 to {today}",
     ]
+
+
+def test_the_hour_the_clocks_go_back_appears_twice_told_apart_by_its_offset():
+    for moment in ["2026-10-25 00:30", "2026-10-25 01:30"]:
+        with time_machine.travel(datetime.fromisoformat(moment).replace(tzinfo=UTC), tick=False):
+            record_audit(action=AuditAction.LOGIN_FAILED, actor_name=f"at {moment} UTC", outcome=AuditOutcome.FAILURE)
+
+    response = client_for(superuser()).get(EXPORT, {"start": "2026-10-25", "end": "2026-10-25"})
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")), delimiter=";"))
+    assert [row[0] for row in rows[1:]] == ["25-10-2026 02:30:00 +02:00", "25-10-2026 02:30:00 +01:00"]
 
 
 def test_the_export_page_asks_a_period_and_refuses_an_end_before_the_start():
