@@ -1,6 +1,8 @@
-"""What the ministry's dashboard shows: its tables, read from stored totals only.
+"""What the ministry's dashboard shows: key figures, charts and tables, read from stored totals only.
 
-Every table is defined once, as columns over rows, and serves the page, the CSV and the XLSX export alike.
+Every table is defined once, as columns over rows, and serves the page, the CSV and the XLSX export alike. Every
+filter applies to every figure: where the stored totals have no rows for a filter (budgets and windows per
+province, for example), the table says so rather than showing figures the filter does not narrow.
 Reading the dashboard costs a fixed number of queries, however many tranches and rows there are.
 """
 
@@ -18,11 +20,12 @@ from django.utils import formats
 from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext_lazy as _
 
+from allocation.objections import OverCommitment, over_commitment_per_tranche
 from grants.models import Tranche, TrancheAmendment
 from grants.templatetags.instants import format_instant
 from grants.templatetags.money import format_euro
 
-from .filters import DashboardFilter
+from .filters import DEMO_SCHEME_CODE, INCLUDE_DEMO, DashboardFilter, includes_demo
 from .models import PublishedFigure, TotalsRow, TotalsScope
 
 TEXT = "text"
@@ -119,6 +122,19 @@ AMOUNT_RECLAIMED = _measure("amount_reclaimed", _("Amount reclaimed"), MONEY)
 UNITS = (UNITS_GRANTED, UNITS_PERMANENT, UNITS_FLEXIBLE)
 
 TABLES: dict[str, tuple[str | Promise, tuple[Column, ...]]] = {
+    "overview": (
+        _("At a glance, per tranche"),
+        (
+            TRANCHE,
+            BUDGET,
+            REQUESTED,
+            OVERSUBSCRIPTION,
+            APPLICATIONS_GRANTED,
+            MUNICIPALITIES_GRANTED,
+            UNITS_PERMANENT,
+            UNITS_FLEXIBLE,
+        ),
+    ),
     "schemes": (
         _("Per scheme, all tranches together"),
         (
@@ -262,8 +278,6 @@ TABLES: dict[str, tuple[str | Promise, tuple[Column, ...]]] = {
     ),
 }
 TABLE_SCOPES = {
-    "schemes": TotalsScope.SCHEME,
-    "tranches": TotalsScope.TRANCHE,
     "windows": TotalsScope.WINDOW,
     "provinces": TotalsScope.PROVINCE,
     "municipalities": TotalsScope.MUNICIPALITY,
@@ -281,8 +295,6 @@ def _tranche_order(row) -> tuple:
 
 
 SORT_KEYS: dict[str, Callable[[Any], Any]] = {
-    "schemes": lambda row: row.scheme.code,
-    "tranches": _tranche_order,
     "windows": lambda row: (_tranche_order(row), row.window.code),
     "provinces": lambda row: (_tranche_order(row), row.province),
     "municipalities": lambda row: (_tranche_order(row), row.municipality.name),
@@ -293,21 +305,96 @@ SORT_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Bar:
-    label: str | Promise
-    value: Decimal | int
-    percent: float
+# Tables of figures the stored totals hold for the whole country only: with a province chosen they say so.
+NATIONAL_TABLES = ("windows", "amendments", "target_groups", "tranche_target_groups", "housing_types", "realisation")
 
 
 @dataclass(frozen=True)
-class TrancheChart:
-    title: str
-    money: list[Bar]
+class KeyFigures:
+    """The figures of the progress letter for the whole selection; None where they cannot be given for it."""
+
+    budget: Decimal | None
+    requested: Decimal
+    oversubscription: Decimal | None
+    applications_granted: int
+    municipalities_granted: int | None
+    amount_granted: Decimal | None
+    units_granted: int
     units_permanent: int
     units_flexible: int
-    permanent_percent: float
-    flexible_percent: float
+
+
+def _total(values: list) -> Any:
+    return None if any(value is None for value in values) else sum(values)
+
+
+def key_figures(rows: list[TotalsRow]) -> KeyFigures | None:
+    """The rows added up. Municipalities are counted per row, so they are given only when there is one row: a
+    municipality granted in two tranches would count twice in a sum. A province has no budget of its own."""
+    if not rows:
+        return None
+    return KeyFigures(
+        budget=_total([row.budget for row in rows]),
+        requested=sum(row.requested for row in rows),
+        oversubscription=_total([row.oversubscription for row in rows]),
+        applications_granted=sum(row.applications_granted for row in rows),
+        municipalities_granted=rows[0].municipalities_granted if len(rows) == 1 else None,
+        amount_granted=_total([row.amount_granted for row in rows]),
+        units_granted=sum(row.units_granted for row in rows),
+        units_permanent=sum(row.units_permanent for row in rows),
+        units_flexible=sum(row.units_flexible for row in rows),
+    )
+
+
+def _number(value: Decimal | int | None) -> float | int | None:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def chart_data(rows: list[TotalsRow]) -> dict:
+    """What static/js/dashboard.js draws, per tranche as the overview table lists them: amounts and units."""
+    return {
+        "labels": [row.tranche.title for row in rows],
+        "money": {
+            "budget": [_number(row.budget) for row in rows],
+            "requested": [_number(row.requested) for row in rows],
+            "granted": [_number(row.amount_granted) for row in rows],
+        },
+        "units": {
+            "permanent": [row.units_permanent for row in rows],
+            "flexible": [row.units_flexible for row in rows],
+        },
+        "text": {
+            "budget": str(_("Budget")),
+            "requested": str(_("Requested")),
+            "granted": str(_("Granted")),
+            "permanent": str(_("Permanent")),
+            "flexible": str(_("Flexible")),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    label: str
+    value: str
+    remove_query: str
+
+
+def _active_filters(filterset: DashboardFilter, params: QueryDict) -> list[ActiveFilter]:
+    active = []
+    for name, value in filterset.data_in_force.items():
+        field = filterset.form.fields[name]
+        choices = {str(key): label for key, label in getattr(field, "choices", [])}
+        remaining = params.copy()
+        remaining.pop(name, None)
+        active.append(
+            ActiveFilter(
+                label=str(field.label),
+                value="" if name == INCLUDE_DEMO else str(choices.get(str(value), value)),
+                remove_query=remaining.urlencode(),
+            )
+        )
+    return active
 
 
 @dataclass
@@ -315,85 +402,105 @@ class Dashboard:
     filterset: DashboardFilter
     tables: dict[str, Table]
     computed_at: datetime | None
-    charts: list[TrancheChart]
+    key_figures: KeyFigures | None
+    chart: dict
+    over_commitment: list[OverCommitment]
+    active_filters: list[ActiveFilter]
 
     @property
     def cumulative(self) -> bool:
         return not self.filterset.narrows_tranches
 
-
-def _percent(value: Decimal | int, largest: Decimal | int) -> float:
-    # Only the length of a bar: the figures themselves are shown as text beside it.
-    return round(float(value) * 100 / float(largest), 1) if largest else 0.0
-
-
-def _charts(rows: list[TotalsRow]) -> list[TrancheChart]:
-    largest = max((max(row.budget, row.requested, row.amount_granted) for row in rows), default=Decimal("0"))
-    charts = []
-    for row in rows:
-        amounts = [
-            (_("Budget"), row.budget),
-            (_("Requested"), row.requested),
-            (_("Granted"), row.amount_granted),
-        ]
-        charts.append(
-            TrancheChart(
-                title=row.tranche.title,
-                money=[Bar(label, amount, _percent(amount, largest)) for label, amount in amounts],
-                units_permanent=row.units_permanent,
-                units_flexible=row.units_flexible,
-                permanent_percent=_percent(row.units_permanent, row.units_granted),
-                flexible_percent=_percent(row.units_flexible, row.units_granted),
-            )
-        )
-    return charts
+    @property
+    def province(self) -> str:
+        return self.filterset.data_in_force.get("province", "")
 
 
-def _amendments(tranches: list[Tranche], data: dict) -> list[TrancheAmendment]:
-    chosen = [
+def _chosen(tranches: list[Tranche], data: dict) -> list[Tranche]:
+    return [
         tranche
         for tranche in tranches
         if (not data.get("scheme") or tranche.scheme.code == data["scheme"])
         and (not data.get("tranche") or tranche.slug == data["tranche"])
         and (not data.get("year") or str(tranche.year) == data["year"])
     ]
-    return [amendment for tranche in chosen for amendment in tranche.amendments.all()]
+
+
+def _with_tranche(rows: list[TotalsRow], *, per_tranche: bool) -> list[TotalsRow]:
+    return [row for row in rows if bool(row.tranche_id) == per_tranche]
 
 
 def dashboard(*, params: QueryDict) -> Dashboard:
-    """The dashboard for the filters in `params` (scheme, tranche, year, province); invalid ones are ignored."""
+    """The dashboard for the filters in `params` (scheme, tranche, year, province, include_demo); invalid ones are
+    ignored. Without a province the key figures and tranche tables are the scheme and tranche rows; with one, the
+    province rows of the same tranches, which have no budget: budgets are set for the whole country."""
     tranches = list(
         Tranche.objects.select_related("scheme")
         .prefetch_related(Prefetch("amendments", queryset=TrancheAmendment.objects.order_by("effective_at")))
         .order_by("scheme__code", "-number")
     )
-    filterset = DashboardFilter(
-        params,
-        queryset=TotalsRow.objects.with_dimensions(),
-        tranches=tranches,
-    )
+    if not includes_demo(params):
+        tranches = [tranche for tranche in tranches if tranche.scheme.code != DEMO_SCHEME_CODE]
+    filterset = DashboardFilter(params, queryset=TotalsRow.objects.with_dimensions(), tranches=tranches)
     by_scope: dict[str, list[TotalsRow]] = {}
     for row in filterset.qs:
         by_scope.setdefault(row.scope, []).append(row)
+    data = filterset.data_in_force
+    province = data.get("province")
+    narrowed = filterset.narrows_tranches
 
-    tables = {}
-    for code, (title, columns) in TABLES.items():
-        tables[code] = Table(code=code, title=title, columns=columns)
-        if code in TABLE_SCOPES:
-            tables[code].rows = sorted(by_scope.get(TABLE_SCOPES[code], []), key=SORT_KEYS[code])
-    tables["amendments"].rows = _amendments(tranches, getattr(filterset.form, "cleaned_data", {}))
-    tables["amendments"].empty_text = _("No ceiling or closing has been changed.")
+    if province:
+        provinces = by_scope.get(TotalsScope.PROVINCE, [])
+        scheme_rows = _with_tranche(provinces, per_tranche=False)
+        tranche_rows = _with_tranche(provinces, per_tranche=True)
+        by_scope[TotalsScope.PROVINCE] = tranche_rows if narrowed else scheme_rows
+    else:
+        scheme_rows = by_scope.get(TotalsScope.SCHEME, [])
+        tranche_rows = by_scope.get(TotalsScope.TRANCHE, [])
+    tranche_rows = sorted(tranche_rows, key=_tranche_order)
+    scheme_rows = sorted(scheme_rows, key=lambda row: row.scheme.code)
+
+    tables = {code: Table(code=code, title=title, columns=columns) for code, (title, columns) in TABLES.items()}
+    tables["overview"].rows = tables["tranches"].rows = tranche_rows
+    tables["schemes"].rows = [] if narrowed else scheme_rows
+    for code, scope in TABLE_SCOPES.items():
+        tables[code].rows = sorted(by_scope.get(scope, []), key=SORT_KEYS[code])
+    chosen = _chosen(tranches, data)
+    tables["amendments"].rows = [amendment for tranche in chosen for amendment in tranche.amendments.all()]
     tables["published_figures"].rows = list(PublishedFigure.objects.all())
+    titles = {tranche.title for tranche in chosen}
+    over_commitment = [row for row in over_commitment_per_tranche() if row.tranche in titles]
+
+    tables["amendments"].empty_text = _("No ceiling or closing has been changed.")
     tables["realisation"].empty_text = _("No progress reports yet.")
-    if not filterset.narrows_tranches:
+    if narrowed:
+        tables["schemes"].empty_text = _(
+            "This table adds up all tranches: clear the tranche and year filters to see it."
+        )
+    else:
         tables["tranche_target_groups"].empty_text = _("Choose a tranche or year to see its own target groups.")
-    if not filterset.form.cleaned_data.get("province"):
+    if not province:
         tables["municipalities"].empty_text = _("Choose a province to see its municipalities.")
+    else:
+        over_commitment = []
+        for code in NATIONAL_TABLES:
+            tables[code].rows = []
+            tables[code].empty_text = _(
+                "These figures are kept for the whole country, not per province: clear the province filter to see them."
+            )
+    if any(data.get(name) for name in ("scheme", "tranche", "year", "province")):
+        tables["published_figures"].rows = []
+        tables["published_figures"].empty_text = _(
+            "Published figures concern the whole scheme as they were published: clear the filters to see them."
+        )
 
     computed_at = max((row.computed_at for rows in by_scope.values() for row in rows), default=None)
     return Dashboard(
         filterset=filterset,
         tables=tables,
         computed_at=computed_at,
-        charts=_charts(tables["tranches"].rows),
+        key_figures=key_figures(tranche_rows if narrowed else scheme_rows),
+        chart=chart_data(tranche_rows),
+        over_commitment=over_commitment,
+        active_filters=_active_filters(filterset, params),
     )

@@ -1,15 +1,17 @@
 """The paragraph on a tranche that the ministry puts in its progress letter to parliament.
 
 The letter is written in Dutch whatever the interface language, so these texts are Dutch in the source
-and not translated. figures_for_letter() reads the stored totals; progress_paragraph() is a pure function
-of those figures, with Dutch number formatting that does not depend on the active locale.
+and not translated. figures_for_letter() reads the stored totals, with the budget of a chosen day;
+progress_paragraph() is a pure function of those figures, with Dutch number formatting that does not depend on
+the active locale.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
@@ -18,6 +20,7 @@ from grants.models import Tranche
 from .models import TotalsRow, TotalsScope
 
 MILLION = Decimal("1000000")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ORDINALS = {
     1: "eerste",
     2: "tweede",
@@ -115,8 +118,12 @@ def progress_paragraph(figures: LetterFigures) -> str:
     return " ".join(sentences)
 
 
-def figures_for_letter(*, tranche: Tranche) -> LetterFigures | None:
-    """The tranche's stored figures and its scheme's cumulative units; None before totals were computed."""
+def figures_for_letter(*, tranche: Tranche, on: date | None = None) -> LetterFigures | None:
+    """The tranche's stored figures and its scheme's cumulative units; None before totals were computed.
+
+    With a day `on`, the budget is the ceiling in force at the end of that day (a raised ceiling counts from the
+    day it took effect) and the oversubscription follows from it; the other figures are the stored ones.
+    """
     rows = {
         row.scope: row
         for row in TotalsRow.objects.filter(
@@ -126,12 +133,16 @@ def figures_for_letter(*, tranche: Tranche) -> LetterFigures | None:
     if TotalsScope.TRANCHE not in rows or TotalsScope.SCHEME not in rows:
         return None
     row = rows[TotalsScope.TRANCHE]
+    budget, oversubscription = row.budget, row.oversubscription
+    if on is not None:
+        budget = tranche.ceiling_at(datetime.combine(on, time.max, tzinfo=AMSTERDAM))
+        oversubscription = max(row.requested - budget, Decimal("0"))
     return LetterFigures(
         tranche_number=tranche.number,
         tranche_year=tranche.year,
-        budget=row.budget,
+        budget=budget,
         requested=row.requested,
-        oversubscription=row.oversubscription,
+        oversubscription=oversubscription,
         applications_submitted=row.applications_submitted,
         municipalities_submitted=row.municipalities_submitted,
         applications_granted=row.applications_granted,

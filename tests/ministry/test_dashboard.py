@@ -70,7 +70,14 @@ def test_anonymous_visitor_is_sent_to_log_in(client, url):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"province": "Utrecht"}, {"tranche": "test-older"}, {"year": "2023", "province": "Utrecht"}],
+    [
+        {},
+        {"province": "Utrecht"},
+        {"tranche": "test-older"},
+        {"year": "2023", "province": "Utrecht"},
+        {"include_demo": "on", "tab": "tranches"},
+        {"province": "Utrecht", "tab": "uitsplitsingen"},
+    ],
 )
 def test_dashboard_reads_a_fixed_number_of_queries(django_assert_num_queries, params):
     client = client_for(user(analyst=True))
@@ -140,7 +147,8 @@ def test_filter_by_province_narrows_the_province_and_municipality_tables(data):
     assert [row.province for row in dashboard.tables["provinces"].rows] == ["Utrecht"]
     municipalities = dashboard.tables["municipalities"].rows
     assert [(row.municipality.code, row.units_granted) for row in municipalities] == [("GM0344", 8)]
-    assert len(dashboard.tables["tranches"].rows) == 3
+    # Only the older tranche had applications from Utrecht.
+    assert [(row.tranche, row.units_granted) for row in dashboard.tables["tranches"].rows] == [(data.older, 8)]
 
 
 def test_municipality_table_waits_for_a_province(data):
@@ -165,7 +173,7 @@ def test_filter_values_that_are_not_choices_are_reported_and_ignored(data):
 
     dashboard = response.context["dashboard"]
     assert "tranche" in dashboard.filterset.form.errors
-    assert len(dashboard.tables["tranches"].rows) == 3
+    assert [row.tranche for row in dashboard.tables["tranches"].rows] == [data.older]
     assert [row.province for row in dashboard.tables["provinces"].rows] == ["Utrecht"]
 
 
@@ -178,7 +186,7 @@ def test_scheme_summary_states_the_cumulative_units_with_its_definition(data):
 
 
 def test_published_figures_are_shown_apart_with_their_sources(data):
-    response = client_for(user(analyst=True)).get(DASHBOARD)
+    response = client_for(user(analyst=True)).get(DASHBOARD, {"tab": "gepubliceerd"})
 
     figures = response.context["dashboard"].tables["published_figures"].rows
     assert {figure.value for figure in figures} == {20176, 21380, 205}
@@ -198,20 +206,22 @@ def test_amendment_history_shows_the_raised_ceiling(data):
 
 
 def test_realisation_without_progress_reports_says_so(data):
-    response = client_for(user(analyst=True)).get(DASHBOARD)
+    response = client_for(user(analyst=True)).get(DASHBOARD, {"tab": "realisatie"})
 
     assert response.context["dashboard"].tables["realisation"].rows == []
     assert "No progress reports yet." in response.content.decode()
 
 
-def test_chart_shows_units_permanent_and_flexible_in_text(data):
+def test_charts_and_key_figures_show_units_permanent_and_flexible(data):
     response = client_for(user(analyst=True)).get(DASHBOARD, {"tranche": data.older.slug})
 
-    [chart] = response.context["dashboard"].charts
-    assert (chart.units_permanent, chart.units_flexible) == (5, 13)
-    # Bars are scaled to the largest amount: budget 120.000, requested 140.000, granted 100.000.
-    assert [bar.percent for bar in chart.money] == [85.7, 100.0, 71.4]
-    assert "5 permanent, 13 flexible" in response.content.decode()
+    chart = response.context["dashboard"].chart
+    assert chart["labels"] == [data.older.title]
+    assert chart["units"] == {"permanent": [5], "flexible": [13]}
+    assert chart["money"] == {"budget": [120000.0], "requested": [140000.0], "granted": [100000.0]}
+    content = response.content.decode()
+    assert "5 permanent, 13 flexible" in content
+    assert 'id="dashboard-chart"' in content
 
 
 def test_dashboard_before_any_refresh_says_the_totals_are_not_computed():

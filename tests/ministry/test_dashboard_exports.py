@@ -1,12 +1,15 @@
 import csv
 import io
-from decimal import Decimal
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from ministry.dashboard import TABLES
+from ministry.exports import FILE_NAMES
 from ministry.services import store_totals
 from tests.figures import client_for, user, varied_data
 
@@ -53,16 +56,39 @@ def test_xlsx_export_formats_money_with_cents(data):
     assert sheet["C2"].number_format == "#,##0.00"
 
 
-def test_csv_export_has_plain_numbers(data):
+def _csv(response) -> list[dict[str, str]]:
+    content = response.content.decode("utf-8")
+    assert content.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(content.removeprefix("\ufeff")), delimiter=";"))
+
+
+def test_csv_export_is_in_the_dialect_dutch_excel_reads(data):
     response = _export("provinces", "csv", {"tranche": data.older.slug})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    by_province = {row["Province"]: row for row in rows}
+    by_province = {row["Province"]: row for row in _csv(response)}
     assert set(by_province) == {"Utrecht", "Noord-Holland"}
-    assert Decimal(by_province["Noord-Holland"]["Amount granted"]) == Decimal("44000")
+    assert by_province["Noord-Holland"]["Amount granted"] == "44000,00"
     assert by_province["Utrecht"]["Units granted"] == "8"
+
+
+def test_csv_export_headers_and_values_are_dutch_in_the_dutch_interface(data):
+    url = reverse("ministry:export", args=["tranches", "csv"])
+    response = client_for(user(analyst=True), language="nl").get(url, {"tranche": data.older.slug})
+
+    [row] = _csv(response)
+    assert row["Budget (geldend plafond)"] == "120000,00"
+    assert row["Aangevraagd"] == "140000,00"
+
+
+# Half past midnight in Amsterdam, still the day before in UTC.
+@time_machine.travel(datetime(2026, 12, 3, 0, 30, tzinfo=ZoneInfo("Europe/Amsterdam")), tick=False)
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_export_file_name_says_what_and_the_day_in_amsterdam(data, file_format):
+    response = _export("tranches", file_format)
+
+    assert response["Content-Disposition"] == f'attachment; filename="totalen-per-tranche-20261203.{file_format}"'
 
 
 def test_export_follows_the_filters(data):
@@ -79,7 +105,7 @@ def test_every_dashboard_table_exports(data, table, file_format):
     response = _export(table, file_format, {"tranche": data.older.slug, "province": "Utrecht"})
 
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="thuisfonds-{table}.{file_format}"'
+    assert response["Content-Disposition"].startswith(f'attachment; filename="{FILE_NAMES[table]}-')
 
 
 def test_published_figures_export_with_value_and_source(data):

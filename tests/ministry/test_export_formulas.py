@@ -35,7 +35,7 @@ def _export(table: str, file_format: str, params: dict):
 
 
 def _csv(response) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def _xlsx(response):
@@ -46,7 +46,7 @@ def test_csv_export_quotes_a_tranche_title_that_is_a_formula(data):
     [row] = _csv(_export("tranches", "csv", {"tranche": data.older.slug}))
 
     assert row["Tranche"] == "'" + FORMULA
-    assert row["Amount granted"] == "100000.00"
+    assert row["Amount granted"] == "100000,00"
 
 
 def test_xlsx_export_writes_a_formula_title_as_text_and_numbers_as_numbers(data):
@@ -85,9 +85,9 @@ def _table() -> Table:
 
 
 def test_csv_keeps_negative_amounts_as_numbers():
-    rows = list(csv.reader(io.StringIO(table_csv(_table()).decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(table_csv(_table()).decode("utf-8-sig")), delimiter=";"))
 
-    assert rows[1:] == [["'@SUM(A1:A2)", "-1250.50", "-3"], ["'\t=1+1", "70000.00", "12"]]
+    assert rows[1:] == [["'@SUM(A1:A2)", "-1250,50", "-3"], ["'\t=1+1", "70000,00", "12"]]
 
 
 def test_xlsx_keeps_negative_amounts_as_numbers():

@@ -1,14 +1,16 @@
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from ministry.filters import DEMO_SCHEME_CODE
 from ministry.letter import LetterFigures, format_number, progress_paragraph
 from ministry.models import TotalsRow, TotalsScope
 from ministry.services import store_totals
-from tests.factories import TrancheFactory
+from tests.factories import SchemeFactory, TrancheFactory
 from tests.figures import client_for, user, varied_data
 
 FIGURES_2023 = LetterFigures(
@@ -213,3 +215,47 @@ def test_letter_page_for_a_municipal_user_is_forbidden():
     response = client_for(user(signatory=True)).get(reverse("ministry:progress_letter"), {"tranche": "rha-2023"})
 
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_letter_for_a_chosen_tranche_and_date_states_the_ceiling_in_force_that_day():
+    data = varied_data()
+    store_totals()
+    client = client_for(user(analyst=True))
+    yesterday = timezone.localdate() - timedelta(days=1)
+
+    before = client.get(reverse("ministry:progress_letter"), {"tranche": data.older.slug, "on": yesterday.isoformat()})
+    today = client.get(reverse("ministry:progress_letter"), {"tranche": data.older.slug, "on": timezone.localdate()})
+
+    # The ceiling was raised from € 100.000 to € 120.000 an hour ago.
+    assert before.context["paragraph"].startswith(
+        "In de vierde tranche (2023) was een budget beschikbaar van € 100.000. De tranche was met € 40.000 overtekend"
+    )
+    assert today.context["paragraph"].startswith(
+        "In de vierde tranche (2023) was een budget beschikbaar van € 120.000. De tranche was met € 20.000 overtekend"
+    )
+
+
+@pytest.mark.django_db
+def test_letter_page_offers_a_copy_button_and_a_live_status_and_styled_fields():
+    tranche = TrancheFactory(slug="rha-2023", number=4, year=2023)
+    _store_2023_figures(tranche)
+
+    response = client_for(user(analyst=True)).get(reverse("ministry:progress_letter"), {"tranche": "rha-2023"})
+    page = response.content.decode()
+
+    assert 'data-copy-target="letter-text"' in page
+    assert 'role="status" aria-live="polite"' in page
+    assert 'class="utrecht-select"' in page
+    assert 'type="date"' in page and 'class="utrecht-textbox"' in page
+    assert "js/dashboard.js" in page
+
+
+@pytest.mark.django_db
+def test_letter_page_does_not_offer_the_demo_tranche():
+    TrancheFactory(slug="rha-2023")
+    TrancheFactory(scheme=SchemeFactory(code=DEMO_SCHEME_CODE), slug="rha-demo")
+
+    response = client_for(user(analyst=True)).get(reverse("ministry:progress_letter"))
+
+    assert set(response.context["form"].tranches) == {"rha-2023"}
