@@ -28,7 +28,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 REQUEST_START_PROXIES = env.list("REQUEST_START_PROXIES", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the back office's own site: agency staff start on their workbench.
+    "config.apps.BackOfficeConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -116,7 +117,10 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses every attempt while the username or the address is locked out.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords; for municipal users only while MUNICIPAL_PASSWORD_LOGIN is on.
+    "accounts.eherkenning.PasswordBackend",
+    # Municipal users: eHerkenning through an OpenID Connect broker (docs/security.md, "eHerkenning").
+    "accounts.eherkenning.EHerkenningBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -258,6 +262,54 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 if env.bool("TRUST_X_FORWARDED_FOR", default=False):
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
     AXES_IPWARE_PROXY_COUNT = 0
+# An eHerkenning login passes the broker's own checks; a refused mandate is no guessed password.
+AXES_WHITELIST_CALLABLE = "accounts.eherkenning.is_eherkenning_attempt"
+
+# eHerkenning through an OpenID Connect broker (mozilla-django-oidc; docs/security.md, "eHerkenning"). With
+# EHERKENNING_MOCK, which only DEBUG allows, the service is its own broker at /mock-eherkenning/; an endpoint given
+# as a path is on this server.
+EHERKENNING_MOCK = DEBUG and env.bool("EHERKENNING_MOCK", default=True)
+
+
+def _broker_endpoint(name: str) -> str:
+    if EHERKENNING_MOCK:
+        return f"/mock-eherkenning/{name.lower()}/"
+    return env.str(f"EHERKENNING_{name}_ENDPOINT", default="")
+
+
+OIDC_OP_AUTHORIZATION_ENDPOINT = _broker_endpoint("AUTHORIZATION")
+OIDC_OP_TOKEN_ENDPOINT = _broker_endpoint("TOKEN")
+OIDC_OP_JWKS_ENDPOINT = _broker_endpoint("JWKS")
+# The claims are read from the signed ID token; the userinfo endpoint is not asked.
+OIDC_OP_USER_ENDPOINT = ""
+OIDC_RP_CLIENT_ID = env.str("EHERKENNING_CLIENT_ID", default="thuisfonds")
+OIDC_RP_CLIENT_SECRET = env.str("EHERKENNING_CLIENT_SECRET", default="mock-secret" if EHERKENNING_MOCK else "")
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("EHERKENNING_TOKEN_BASIC_AUTH", default=False)
+OIDC_RP_SCOPES = env.str("EHERKENNING_SCOPES", default="openid")
+OIDC_RP_SIGN_ALGO = env.str("EHERKENNING_SIGN_ALGORITHM", default="RS256")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env.int("EHERKENNING_TIMEOUT", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "eherkenning:callback"
+EHERKENNING_ENABLED = bool(OIDC_OP_AUTHORIZATION_ENDPOINT)
+# Which claims carry the organisation, the mandate's service and the assurance level, and what they map to: a CBS
+# code is taken as it is, any other organisation identifier (KvK number, OIN) is looked up in ORGANISATIONS.
+EHERKENNING_ORGANISATION_CLAIM = env.str("EHERKENNING_ORGANISATION_CLAIM", default="urn:etoegang:core:LegalSubjectID")
+EHERKENNING_SERVICE_CLAIM = env.str("EHERKENNING_SERVICE_CLAIM", default="urn:etoegang:core:ServiceID")
+EHERKENNING_ASSURANCE_CLAIM = env.str("EHERKENNING_ASSURANCE_CLAIM", default="urn:etoegang:core:LevelOfAssurance")
+EHERKENNING_ORGANISATIONS = env.dict("EHERKENNING_ORGANISATIONS", default={})
+EHERKENNING_SERVICES = env.dict(
+    "EHERKENNING_SERVICES",
+    default={
+        "urn:etoegang:DV:00000000000000000000:services:1": "municipal_editor",
+        "urn:etoegang:DV:00000000000000000000:services:2": "municipal_signatory",
+        "urn:etoegang:DV:00000000000000000000:services:3": "municipal_financial_officer",
+    },
+)
+EHERKENNING_MIN_ASSURANCE = env.str("EHERKENNING_MIN_ASSURANCE", default="EH3")
+# Municipal users with a password may use it while this is on: by default in the embedded run (the demo users) and
+# as long as no broker is configured; once one is, municipalities log in with eHerkenning only.
+MUNICIPAL_PASSWORD_LOGIN = env.bool("MUNICIPAL_PASSWORD_LOGIN", default=DEBUG or not EHERKENNING_ENABLED)
+
 if not DEBUG:
     # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone who reaches the web server.
     # Gunicorn sets the scheme from that header only for the proxy in FORWARDED_ALLOW_IPS (docker/gunicorn.conf.py).
@@ -316,6 +368,15 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@thuisfonds.example")
 # The address of the service as users reach it, for the links in e-mails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# How users reach the agency, on the contact page and in the privacy and accessibility statements (docs/portal.md).
+CONTACT_PHONE = env.str("CONTACT_PHONE", default="088 000 0000")
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="contact@thuisfonds.example")
+# Who signs the letters on behalf of the minister (docs/back-office.md, "Letters"): the official who decided, by
+# name, with this function; the name alone, which names a function, when the letter knows no official.
+DECISION_LETTER_SIGNATORY = {
+    "name": env.str("DECISION_LETTER_SIGNATORY_NAME", default="Het afdelingshoofd Volkshuisvesting"),
+    "function": env.str("DECISION_LETTER_SIGNATORY_FUNCTION", default="Afdelingshoofd Volkshuisvesting"),
+}
 
 # --- Uploads, exports and input (docs/security.md) -------------------------------------------------------
 

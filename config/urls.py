@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -6,7 +7,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import api as accounts_api
-from accounts.urls import two_factor_urls
+from accounts import views as accounts_views
+from accounts.urls import eherkenning_urls, mock_eherkenning_urls, two_factor_urls
 from allocation import api as allocation_api
 from applications import api as applications_api
 from config import health
@@ -36,12 +38,17 @@ urlpatterns = [
     # Without login or session, for load balancers and container checks (docs/operations.md, "Health").
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    # Privacy and accessibility statements, contact and the favicon: open to everyone (docs/portal.md).
+    path("", include("accounts.service_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("accounts.urls")),
     path("account/two-factor/", include(two_factor_urls)),
+    path("eherkenning/", include(eherkenning_urls)),
+    # The stand-in eHerkenning broker: never in production (docs/security.md, "eHerkenning").
+    *([path("mock-eherkenning/", include(mock_eherkenning_urls))] if settings.EHERKENNING_MOCK else []),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # For logged-in users only (SERVE_PERMISSIONS); the page sends anonymous visitors to the login. The split view
     # serves Swagger UI's start script as a file, which the Content-Security-Policy allows, instead of inline.

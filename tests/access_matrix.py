@@ -8,7 +8,7 @@ write: refused with 403 or 404, answered with 200, 302 or 400 when allowed (the 
 undoes what it changes).
 
 A new URL pattern without an entry fails the walk, naming the pattern. Add its entry here: to the dictionary of
-its part below (PORTAL, ACCOUNTS, OPERATIONS, MINISTRY, API, API_FOR_MACHINES, BACK_OFFICE), with the answer
+its part below (PORTAL, ACCOUNTS, SERVICE, OPERATIONS, MINISTRY, API, API_FOR_MACHINES, BACK_OFFICE), with the answer
 each role should get.
 """
 
@@ -124,7 +124,8 @@ SUBMITTED_ATTACHMENT = SUBMITTED + "attachments/{submitted_attachment.pk}/"
 ACCOUNTABILITY = GRANT + "accountability/{year}/"
 
 PORTAL: dict[str, tuple[Access, ...]] = {
-    "": get("/", logged_in()),
+    # Staff land on their own pages: the ministry's dashboard, the back office.
+    "": get("/", logged_in(assessor=REDIRECT, approver=REDIRECT, analyst=REDIRECT)),
     "applications/": get("/applications/", logged_in()),
     # A tranche's page with its moments and the countdown, and the server's clock the countdown reads.
     "tranches/<slug:slug>/": get("/tranches/{tranche.slug}/", logged_in()),
@@ -146,12 +147,27 @@ PORTAL: dict[str, tuple[Access, ...]] = {
     ),
     "applications/<uuid:public_id>/submit/": (
         Access(DRAFT + "submit/", portal()),
-        Access(DRAFT + "submit/", portal(FORBIDDEN, signatory=REDIRECT), "POST"),
+        # Without the declaration ticked the page is shown again, with the error.
+        Access(DRAFT + "submit/", portal(FORBIDDEN, signatory=OK), "POST"),
         Access(SUBMITTED + "submit/", portal()),
     ),
     "applications/<uuid:public_id>/ready/": (
         Access(DRAFT + "ready/", portal(NOT_ALLOWED, foreign=NOT_ALLOWED, staff=NOT_ALLOWED)),
-        Access(DRAFT + "ready/", portal(FORBIDDEN, signatory=REDIRECT), "POST"),
+        Access(DRAFT + "ready/", portal(FORBIDDEN, signatory=OK), "POST"),
+    ),
+    # After submitting: the confirmation and the receipt as PDF; a draft has none.
+    "applications/<uuid:public_id>/received/": (
+        Access(SUBMITTED + "received/", portal()),
+        Access(DRAFT + "received/", portal(NOT_FOUND)),
+    ),
+    "applications/<uuid:public_id>/receipt.pdf": (
+        Access(SUBMITTED + "receipt.pdf", portal()),
+        Access(DRAFT + "receipt.pdf", portal(NOT_FOUND)),
+    ),
+    "applications/<uuid:public_id>/ask-signatory/": (
+        Access(DRAFT + "ask-signatory/", portal(NOT_ALLOWED, foreign=NOT_ALLOWED, staff=NOT_ALLOWED)),
+        Access(DRAFT + "ask-signatory/", portal(REDIRECT, signatory=FORBIDDEN), "POST"),
+        Access(SUBMITTED + "ask-signatory/", portal(FORBIDDEN), "POST"),
     ),
     "applications/<uuid:public_id>/withdraw/": (
         Access(SUBMITTED + "withdraw/", portal(FORBIDDEN, signatory=OK)),
@@ -167,9 +183,11 @@ PORTAL: dict[str, tuple[Access, ...]] = {
         Access(DRAFT_ATTACHMENT, portal()),
         Access(SUBMITTED_ATTACHMENT, portal()),
     ),
+    # Removing asks first: the page, and a POST without the confirmation, show what would go.
     "applications/<uuid:public_id>/attachments/<int:attachment_id>/delete/": (
-        Access(DRAFT_ATTACHMENT + "delete/", portal(NOT_ALLOWED, foreign=NOT_ALLOWED, staff=NOT_ALLOWED)),
-        Access(DRAFT_ATTACHMENT + "delete/", portal(REDIRECT), "POST"),
+        Access(DRAFT_ATTACHMENT + "delete/", portal()),
+        Access(DRAFT_ATTACHMENT + "delete/", portal(), "POST"),
+        Access(SUBMITTED_ATTACHMENT + "delete/", portal(FORBIDDEN)),
         Access(SUBMITTED_ATTACHMENT + "delete/", portal(FORBIDDEN), "POST"),
     ),
     # Progress, change requests and accountability of a grant.
@@ -252,6 +270,37 @@ ACCOUNTS: dict[str, tuple[Access, ...]] = {
     "account/two-factor/recovery-codes/": get(
         "/account/two-factor/recovery-codes/", logged_in(**dict.fromkeys(MUNICIPAL, LOGIN))
     ),
+    # eHerkenning: to the broker, and the broker's answer, refused without its code and state. The stand-in broker
+    # (routed with EHERKENNING_MOCK, as in the tests) refuses an authorization without its parameters.
+    "eherkenning/login/": (
+        Access("/eherkenning/login/", answers(REDIRECT)),
+        Access("/eherkenning/login/", answers(NOT_ALLOWED), "POST"),
+    ),
+    "eherkenning/callback/": (
+        Access("/eherkenning/callback/", answers(FORBIDDEN)),
+        Access("/eherkenning/callback/", answers(NOT_ALLOWED), "POST"),
+    ),
+    "mock-eherkenning/authorization/": (
+        Access("/mock-eherkenning/authorization/", answers(BAD_REQUEST)),
+        Access("/mock-eherkenning/authorization/", answers(BAD_REQUEST), "POST"),
+    ),
+    "mock-eherkenning/token/": (
+        Access("/mock-eherkenning/token/", answers(NOT_ALLOWED)),
+        Access("/mock-eherkenning/token/", answers(UNAUTHENTICATED), "POST"),
+    ),
+    "mock-eherkenning/jwks/": (
+        Access("/mock-eherkenning/jwks/", answers(OK)),
+        Access("/mock-eherkenning/jwks/", answers(NOT_ALLOWED), "POST"),
+    ),
+}
+
+# --- the service pages: for everyone, logged in or not ---------------------------------------------------
+
+SERVICE: dict[str, tuple[Access, ...]] = {
+    "privacy/": (Access("/privacy/", answers(OK)), Access("/privacy/", answers(NOT_ALLOWED), "POST")),
+    "toegankelijkheid/": get("/toegankelijkheid/", answers(OK)),
+    "contact/": get("/contact/", answers(OK)),
+    "favicon.ico": get("/favicon.ico", answers(MOVED)),
 }
 
 # --- operations: without a login, for load balancers ---------------------------------------------------
@@ -328,6 +377,7 @@ BACK_OFFICE: dict[str, tuple[Access, ...]] = {
             "applications/grantfollowup",
         )
     },
+    # Agency staff land on their workbench, everyone else on the list of pages.
     "admin/": get("/admin/", back_office()),
     # django-two-factor-auth sends the back office's login to the one login page, which asks the second factor.
     "admin/login/": get("/admin/login/", answers(LOGIN)),
@@ -410,6 +460,20 @@ BACK_OFFICE: dict[str, tuple[Access, ...]] = {
             back_office(superuser=NOT_FOUND),
         ),
         Access("/admin/applications/application/{draft.pk}/attachments/{draft_attachment.pk}/", back_office(NOT_FOUND)),
+    ),
+    # The steps of the assessment on the application page: a step not possible now sends back to the page.
+    "admin/applications/application/<path:object_id>/steps/<slug:step>/": (
+        Access("/admin/applications/application/{submitted.pk}/steps/start_review/", back_office(superuser=NOT_FOUND)),
+        Access(
+            "/admin/applications/application/{submitted.pk}/steps/start_review/",
+            back_office(REDIRECT, superuser=NOT_FOUND),
+            "POST",
+        ),
+        Access(
+            "/admin/applications/application/{submitted.pk}/steps/mark_eligible/",
+            back_office(REDIRECT, superuser=NOT_FOUND),
+        ),
+        Access("/admin/applications/application/{draft.pk}/steps/start_review/", back_office(NOT_FOUND)),
     ),
     # Allocation, decisions, objections and letters.
     **model_admin("allocation/decision", "decision.pk", superuser="v", superuser_finds=False),
@@ -495,7 +559,7 @@ BACK_OFFICE: dict[str, tuple[Access, ...]] = {
 
 # --- the API for machines (docs/api.md) -----------------------------------------------------------------
 
-NO_CONTENT = 204
+NO_CONTENT, CONFLICT = 204, 409
 API_ID = "(?P<public_id>[^/.]+)"
 API_ATTACHMENTS = "applications/(?P<application_public_id>[^/.]+)/attachments"
 API_DRAFT, API_SUBMITTED = "/api/v1/applications/{draft.public_id}/", "/api/v1/applications/{submitted.public_id}/"
@@ -541,13 +605,14 @@ API_FOR_MACHINES: dict[str, tuple[Access, ...]] = {
         Access(API_DRAFT, machines(), "PATCH"),
         Access(API_SUBMITTED, machines(FORBIDDEN, agency=FORBIDDEN), "PATCH"),
     ),
-    # Only a signatory submits and withdraws; the application is submitted already, and withdrawing needs a reason.
+    # Only a signatory confirms, submits and withdraws: the application is submitted already (409, as on the portal),
+    # and withdrawing needs a reason.
     **{
         key: value
-        for action in ("submit", "withdraw")
+        for action, signatory in (("ready", CONFLICT), ("submit", CONFLICT), ("withdraw", BAD_REQUEST))
         for key, value in routed(
             f"applications/{API_ID}/{action}",
-            Access(API_SUBMITTED + f"{action}/", machines(FORBIDDEN, signatory=BAD_REQUEST, agency=FORBIDDEN), "POST"),
+            Access(API_SUBMITTED + f"{action}/", machines(FORBIDDEN, signatory=signatory, agency=FORBIDDEN), "POST"),
         ).items()
     },
     # The assessment is the agency's: a review starts; the other steps need a reason or a review first.
@@ -609,6 +674,7 @@ API_FOR_MACHINES: dict[str, tuple[Access, ...]] = {
 MATRIX: dict[str, tuple[Access, ...]] = {
     **PORTAL,
     **ACCOUNTS,
+    **SERVICE,
     **OPERATIONS,
     **MINISTRY,
     **API,

@@ -30,7 +30,7 @@ def line(application: Application, **overrides) -> dict:
         "housing_type": HousingType.objects.get(code="regular").pk,
         "permanence": "permanent",
         "construction": "new_build",
-        "self_contained": "on",
+        "self_contained": "True",
         "units": "10",
         "requested_amount": "",
         "planned_monthly_rent": "",

@@ -219,6 +219,31 @@ MATRIX: list[Row] = [
         )
     ),
     Row(
+        applications.can_ask_signatory,
+        "own draft",
+        lambda u: (u, application()),
+        refused(
+            "Only the applying municipality can ask its signatory.",
+            allowed=("editor", "officer"),
+            signatory="As a signatory you send the application yourself.",
+        ),
+    ),
+    Row(
+        applications.can_ask_signatory,
+        "own, submitted",
+        lambda u: (u, application(status=Status.SUBMITTED)),
+        refused(
+            "Only the applying municipality can ask its signatory.",
+            **dict.fromkeys(MUNICIPAL, "This application has been submitted and can no longer be changed."),
+        ),
+    ),
+    Row(
+        applications.can_ask_signatory,
+        "foreign draft",
+        lambda u: (u, application(FOREIGN)),
+        refused("Only the applying municipality can ask its signatory."),
+    ),
+    Row(
         applications.can_handle,
         "submitted",
         lambda u: (u, application(status=Status.SUBMITTED)),

@@ -458,7 +458,7 @@ def test_deleting_an_attachment_leaves_its_name_and_size():
     attachment_id, size = str(attachment.pk), attachment.size
 
     response = client_for(editor).post(
-        reverse("portal:attachment_delete", args=[attachment.application.public_id, attachment.pk])
+        reverse("portal:attachment_delete", args=[attachment.application.public_id, attachment.pk]), {"confirm": "yes"}
     )
 
     assert response.status_code == 302 and not Attachment.objects.exists()

@@ -1,7 +1,6 @@
 """Preparing, confirming and reproducing allocation runs; the decisions and letters they issue."""
 
 import hashlib
-import io
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
+from accounts.spreadsheets import csv_bytes
 from allocation import selectors as allocation_selectors
 from allocation import services as allocation_services
 from allocation.models import AllocationRun, Decision, RunStatus
@@ -366,9 +366,8 @@ def test_ranked_list_exports_as_csv(assessor):
     tranche = make_tranche(ceiling="100000.00")
     first = apply(tranche, 10)
     run = allocation_services.prepare_allocation(tranche=tranche, user=assessor)
-    stream = io.StringIO()
-    allocation_selectors.write_ranked_list_csv(run=run, stream=stream)
-    header, row = stream.getvalue().splitlines()
-    assert header.startswith("window,rank,reference")
-    assert row.startswith(f"all,1,{first.reference},GM0363,")
-    assert ",70000.00,70000.00,70000.00,funded,fits" in row
+    with translation.override("en"):
+        header, row = csv_bytes(*allocation_selectors.ranked_list_table(run=run)).decode("utf-8-sig").splitlines()
+    assert header.startswith("window;rank;receipt number;CBS code;municipality")
+    assert row.startswith(f"{tranche.windows.get().name};1;{first.reference};GM0363;")
+    assert ";70000,00;70000,00;70000,00;funded;The request fits within the budget ceiling.;no" in row

@@ -32,7 +32,7 @@ def decision(django_capture_on_commit_callbacks):
 def test_confirmation_generates_html_and_pdf_letters(decision):
     assert decision.letter_pdf.read(5) == b"%PDF-"
     html = decision.letter_html.read().decode("utf-8")
-    assert "Aan het college van burgemeester en wethouders" in html
+    assert "Het college van burgemeester en wethouders" in html
     assert "van de gemeente Utrecht" in html
     assert "Kamers Centrum" in html
     assert "€ 50.000,00" in html

@@ -29,7 +29,7 @@ def application(assessor):
     )
     portal = client_for(signatory)
     portal.post(url("application_edit", draft), edit_data(draft, [line(draft, units="40")], location="Zuilen"))
-    portal.post(url("application_submit", draft))
+    portal.post(url("application_submit", draft), {"declaration": "on"})
     draft.refresh_from_db()
     return services.start_review(application=draft, user=assessor)
 

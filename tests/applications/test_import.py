@@ -164,7 +164,7 @@ def test_a_portal_submission_after_an_import_into_the_open_tranche_gets_the_next
     signatory = UserFactory(signatory=True)
     draft = ApplicationFactory(municipality=signatory.municipality, tranche=tranche)
 
-    response = client_for(signatory).post(url("application_submit", draft))
+    response = client_for(signatory).post(url("application_submit", draft), {"declaration": "on"})
 
     assert response.status_code == 302
     draft.refresh_from_db()

@@ -42,7 +42,7 @@ def draft(signatory, tranche):
 
 def _confirm(user, application, *, at=OPENING - timedelta(hours=1)):
     with time_machine.travel(at, tick=False):
-        return client_for(user).post(url("application_ready", application))
+        return client_for(user).post(url("application_ready", application), {"declaration": "on"})
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_a_ready_submission_at_the_opening_is_received_at_its_arrival(signatory,
     response = _submit(signatory, ready, at=OPENING + timedelta(milliseconds=42))
     ready.refresh_from_db()
     assert response.status_code == 302
-    assert response["Location"] == url("application_detail", ready)
+    assert response["Location"] == url("application_received", ready)
     assert (ready.status, ready.reference) == (Status.SUBMITTED, f"{ready.tranche.receipt_prefix}-0001")
     assert ready.received_at == ready.completed_at == ready.ranks_at == OPENING + timedelta(milliseconds=42)
     change = ready.status_changes.get(to_status=Status.SUBMITTED)
@@ -380,7 +380,7 @@ def test_a_connection_lost_during_the_submission_costs_nothing(signatory, ready,
 
 def test_a_draft_that_was_not_confirmed_is_still_submitted_after_a_full_check(signatory, draft):
     with time_machine.travel(OPENING + timedelta(minutes=5), tick=False):
-        response = client_for(signatory).post(url("application_submit", draft))
+        response = client_for(signatory).post(url("application_submit", draft), {"declaration": "on"})
     draft.refresh_from_db()
     assert response.status_code == 302
     assert draft.status == Status.SUBMITTED
@@ -390,7 +390,7 @@ def test_a_draft_that_was_not_confirmed_is_still_submitted_after_a_full_check(si
 def test_an_incomplete_draft_submitted_without_confirmation_is_refused_with_422(signatory, tranche):
     application = ApplicationFactory(municipality=signatory.municipality, tranche=tranche, lines=[])
     with time_machine.travel(OPENING + timedelta(minutes=5), tick=False):
-        response = client_for(signatory).post(url("application_submit", application))
+        response = client_for(signatory).post(url("application_submit", application), {"declaration": "on"})
     assert response.status_code == 422
     assert "Add at least one unit line." in response.context["problems"]
 

@@ -152,7 +152,7 @@ def test_attachment_of_another_application_is_not_found_under_this_one(editor, d
 
 def test_owner_removes_attachment_and_its_file(editor, draft, settings):
     attachment = _attach(draft, editor)
-    response = client_for(editor).post(url("attachment_delete", draft, attachment.pk))
+    response = client_for(editor).post(url("attachment_delete", draft, attachment.pk), {"confirm": "yes"})
     assert response.status_code == 302
     assert not Attachment.objects.exists()
     assert _stored_files(settings) == []
@@ -174,10 +174,10 @@ def test_attachment_of_submitted_application_cannot_be_removed(editor):
     assert Attachment.objects.filter(pk=attachment.pk).exists()
 
 
-def test_remove_needs_post(editor, draft):
+def test_remove_asks_before_it_removes(editor, draft):
     attachment = _attach(draft, editor)
     response = client_for(editor).get(url("attachment_delete", draft, attachment.pk))
-    assert response.status_code == 405
+    assert response.status_code == 200
     assert Attachment.objects.filter(pk=attachment.pk).exists()
 
 

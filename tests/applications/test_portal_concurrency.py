@@ -28,7 +28,9 @@ def test_parallel_submissions_get_receipt_numbers_one_to_ten_without_gaps_or_dup
     def submit(client, application):
         try:
             start.wait(timeout=30)
-            statuses[application.pk] = client.post(url("application_submit", application)).status_code
+            statuses[application.pk] = client.post(
+                url("application_submit", application), {"declaration": "on"}
+            ).status_code
         finally:
             connection.close()
 

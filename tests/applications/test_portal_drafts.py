@@ -130,7 +130,7 @@ def test_edit_refuses_an_amount_it_would_have_to_guess(editor, draft, written):
 
 
 def test_edit_ignores_an_untouched_blank_row(editor, draft):
-    blank = {"construction": "new_build", "self_contained": "on"}
+    blank = {"construction": "new_build"}
     response = client_for(editor).post(url("application_edit", draft), edit_data(draft, [line(draft), blank]))
     assert response.status_code == 302
     assert draft.unit_lines.count() == 1

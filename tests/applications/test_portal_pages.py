@@ -110,19 +110,17 @@ def test_home_shows_own_applications_with_receipt_units_and_total_in_dutch_money
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("trait", ["assessor", "analyst"])
-def test_agency_and_ministry_get_a_link_to_the_back_office_and_no_apply_link(trait):
-    tranche = TrancheFactory()
-    html = client_for(UserFactory(**{trait: True})).get("/").content.decode()
-    assert f'href="{reverse("admin:index")}"' in html
-    assert reverse("portal:application_create", args=[tranche.slug]) not in html
+@pytest.mark.parametrize(("trait", "lands_on"), [("assessor", "admin:index"), ("analyst", "ministry:dashboard")])
+def test_agency_and_ministry_land_on_their_own_pages_instead_of_the_portal_home(trait, lands_on):
+    response = client_for(UserFactory(**{trait: True})).get("/")
+    assert response.status_code == 302 and response["Location"] == reverse(lands_on)
 
 
 @pytest.mark.django_db
 def test_layout_has_skip_link_user_municipality_logout_and_language_switch():
     editor = UserFactory(first_name="Fatima", last_name="Yilmaz")
     html = client_for(editor).get("/").content.decode()
-    assert '<a class="utrecht-skip-link" href="#main">' in html
+    assert '<a class="nl-skip-link nl-skip-link--visible-on-focus" href="#main">' in html
     assert '<main id="main"' in html
     assert "Fatima Yilmaz" in html
     assert editor.municipality.name in html
@@ -185,9 +183,9 @@ def _municipal_applications(editor, count):
 
 
 # Session, user, the user's municipality for the header, open tranches with their amendments and windows, the
-# tranches opening soon, the grants that need attention, the applications with their totals in one query, and the
-# unread notifications for the header.
-HOME_QUERIES = 10
+# tranches opening soon, the grants that need attention, the applications with their totals in one query, the
+# tasks (and their open information requests, when there are tasks), and the unread notifications for the header.
+HOME_QUERIES = 11
 # Session, user, municipality, the page's count, the page's applications with totals, unread notifications.
 LIST_QUERIES = 6
 

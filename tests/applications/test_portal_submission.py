@@ -23,7 +23,7 @@ def draft(signatory):
 
 
 def _submit(user, application, *, language="en"):
-    return client_for(user, language=language).post(url("application_submit", application))
+    return client_for(user, language=language).post(url("application_submit", application), {"declaration": "on"})
 
 
 def _state(application):
@@ -44,8 +44,9 @@ def test_confirmation_page_offers_submit_to_signatory(signatory, draft):
     assert response.status_code == 200
     assert response.context["problems"] == []
     assert response.context["may_submit"] is True
-    assert '<button type="submit" class="utrecht-button utrecht-button--primary-action">Submit</button>' in (
-        response.content.decode()
+    assert (
+        '<button type="submit" class="utrecht-button utrecht-button--primary-action">Declare and submit</button>'
+        in response.content.decode()
     )
 
 
@@ -56,7 +57,7 @@ def test_submit_shows_receipt_number_and_instant(signatory):
     draft = ApplicationFactory(municipality=signatory.municipality, tranche=tranche)
     instant = datetime(2026, 11, 2, 10, 15, tzinfo=AMSTERDAM)
     with time_machine.travel(instant, tick=False):
-        response = client_for(signatory).post(url("application_submit", draft), follow=True)
+        response = client_for(signatory).post(url("application_submit", draft), {"declaration": "on"}, follow=True)
     draft.refresh_from_db()
     assert draft.status == Status.SUBMITTED
     assert draft.reference == f"{draft.tranche.receipt_prefix}-0001"
@@ -89,7 +90,7 @@ def test_editor_post_is_refused_with_reason_in_the_layout():
     assert response.status_code == 403
     html = response.content.decode()
     assert "Only a signatory of the municipality may submit an application." in html
-    assert 'class="utrecht-page-header"' in html
+    assert 'class="utrecht-page-header thuisfonds-header"' in html
     assert _state(application) == before
 
 

@@ -161,7 +161,7 @@ def test_back_office_page_shows_how_the_ranking_instant_was_derived(client, rece
 def test_portal_shows_the_deadline_and_that_the_time_until_the_answer_counts(received, signatory, assessor):
     ask(received, assessor, october(12))
     page = client_for(signatory).get(url("application_detail", received)).content.decode()
-    assert "send the application back by the end of 26 October 2023" in page
+    assert "send your reply by the end of 26 October 2023" in page
     assert "The time until you send it back is added to the instant by which the application ranks." in page
     assert "to be answered by 26 October 2023: not answered yet." in page
 

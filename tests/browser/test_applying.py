@@ -37,6 +37,8 @@ def fill_line(row, *, group: str, permanence: str, units: str, amount: str = "")
     row.locator("select[name$='-housing_type']").select_option(label="Reguliere woning")
     row.locator("select[name$='-permanence']").select_option(permanence)
     row.locator("input[name$='-units']").fill(units)
+    # A yes/no question without a default: a room is not self-contained unless someone says so.
+    row.locator("input[name$='-self_contained'][value='True']").check()
     # Typed key by key, as a person does: a number field, unlike a text field, would drop "20.000,50" unseen.
     row.locator("input[name$='-requested_amount']").press_sequentially(amount)
 
@@ -113,8 +115,9 @@ def test_editor_drafts_with_live_unit_lines_and_signatory_submits(browsing, tran
     browsing.follow(page.locator(f"a[href='/applications/{application.public_id}/submit/']"))
     browsing.check_portal_page()
     browsing.screenshot("03-application-submit")
-    browsing.follow(page.locator("main form button[type=submit]"))
-    assert page.url.endswith(f"/applications/{application.public_id}/")
+    page.locator("input[name=declaration]").check()
+    browsing.follow(page.locator("main form:has(input[name=declaration]) button[type=submit]"))
+    assert page.url.endswith(f"/applications/{application.public_id}/received/")
     browsing.check_portal_page()
     application.refresh_from_db()
     assert application.status == Status.SUBMITTED
