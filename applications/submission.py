@@ -13,6 +13,7 @@ worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -31,10 +31,10 @@ from django.utils.translation import gettext_noop
 from accounts.models import AuditAction
 from accounts.permissions import enforce
 from accounts.services import record_audit
-from grants.models import AmendmentKind, Tranche, TrancheAmendment
+from grants.models import AmendmentKind, AmendmentStatus, Tranche, TrancheAmendment
 from grants.templatetags.instants import format_instant
 
-from . import permissions, receipts, selectors
+from . import permissions, receipts
 from .checks import content_errors, submission_errors
 from .models import Application, Status
 
@@ -246,12 +246,59 @@ def clear_ready(application: Application) -> None:
 # --- submitting -----------------------------------------------------------------------------------------
 
 
-def _closing_in_force(instant: datetime) -> Subquery:
-    """Tranche.closes_at_in_force as a subquery, so that the one read of the application brings it along."""
-    closings = TrancheAmendment.objects.filter(
-        tranche=OuterRef("tranche"), kind=AmendmentKind.CLOSING, effective_at__lte=instant
-    ).order_by("-effective_at")
-    return Subquery(closings.values("new_closes_at")[:1])
+@dataclass(frozen=True)
+class _SubmissionRead:
+    """The one read of submit_ready, written out once per process: building it with the ORM on every request cost
+    more CPU than the rest of the submission together (docs/benchmarks.md, "Opening day")."""
+
+    sql: str
+    application_fields: list
+    tranche_fields: list
+    converters: list  # per column, the backend's and the field's converters, as the ORM applies them
+    public_id: object  # the fields whose parameters the read takes, to prepare them as the ORM does
+    effective_at: object
+
+
+@functools.cache
+def _submission_read() -> _SubmissionRead:
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    application_fields = list(Application._meta.concrete_fields)
+    tranche_fields = list(Tranche._meta.concrete_fields)
+    closing = TrancheAmendment._meta.get_field("new_closes_at")
+    columns = [f"a.{quote(field.column)}" for field in application_fields]
+    columns += [f"t.{quote(field.column)}" for field in tranche_fields]
+    # Tranche.closes_at_in_force: the latest confirmed closing amendment in effect at the arrival.
+    in_force = (
+        f"SELECT m.{quote(closing.column)} FROM {quote(TrancheAmendment._meta.db_table)} m "
+        f"WHERE m.{column(TrancheAmendment, 'tranche')} = a.{column(Application, 'tranche')} "
+        f"AND m.{column(TrancheAmendment, 'kind')} = %s AND m.{column(TrancheAmendment, 'status')} = %s "
+        f"AND m.{column(TrancheAmendment, 'effective_at')} <= %s "
+        f"ORDER BY m.{column(TrancheAmendment, 'effective_at')} DESC LIMIT 1"
+    )
+    sql = (
+        f"SELECT {', '.join(columns)}, ({in_force}) "
+        f"FROM {quote(Application._meta.db_table)} a JOIN {quote(Tranche._meta.db_table)} t "
+        f"ON t.{column(Tranche, 'id')} = a.{column(Application, 'tranche')} "
+        f"WHERE a.{column(Application, 'public_id')} = %s AND a.{column(Application, 'municipality')} = %s"
+    )
+    converters = []
+    for field in [*application_fields, *tranche_fields, closing]:
+        expression = field.get_col(field.model._meta.db_table)
+        converters.append(
+            (expression, [*connection.ops.get_db_converters(expression), *field.get_db_converters(connection)])
+        )
+    return _SubmissionRead(
+        sql=sql,
+        application_fields=application_fields,
+        tranche_fields=tranche_fields,
+        converters=converters,
+        public_id=Application._meta.get_field("public_id"),
+        effective_at=TrancheAmendment._meta.get_field("effective_at"),
+    )
 
 
 def _moment_refusal(tranche: Tranche, *, closes_at: datetime, arrived_at: datetime) -> Refusal | None:
@@ -275,11 +322,37 @@ CHANGED_MESSAGE = gettext_noop(
 
 
 def _for_submission(user, public_id, arrived_at: datetime) -> Application:
-    return (
-        selectors.applications_visible_to(user=user)
-        .annotate(closing_in_force=_closing_in_force(arrived_at))
-        .get(public_id=public_id)
+    """The application as selectors.applications_visible_to shows it to `user`, with its tranche and the closing
+    in force at `arrived_at` (closing_in_force, None without an extension), in one query."""
+    if not user.is_municipal:
+        raise Application.DoesNotExist
+    read = _submission_read()
+    parameters = [
+        AmendmentKind.CLOSING.value,
+        AmendmentStatus.CONFIRMED.value,
+        read.effective_at.get_db_prep_value(arrived_at, connection),
+        read.public_id.get_db_prep_value(public_id, connection),
+        user.municipality_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(read.sql, parameters)
+        row = cursor.fetchone()
+    if row is None:
+        raise Application.DoesNotExist
+    values = []
+    for value, (expression, converters) in zip(row, read.converters, strict=True):
+        for converter in converters:
+            value = converter(value, expression, connection)
+        values.append(value)
+    split = len(read.application_fields)
+    application = Application.from_db(
+        connection.alias, [field.attname for field in read.application_fields], values[:split]
     )
+    application.tranche = Tranche.from_db(
+        connection.alias, [field.attname for field in read.tranche_fields], values[split:-1]
+    )
+    application.closing_in_force = values[-1]
+    return application
 
 
 def _repeated_or_refused(application: Application, key: str) -> Receipt:

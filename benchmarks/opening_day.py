@@ -168,7 +168,7 @@ def _prepare(submissions: int) -> tuple[str, dict[str, Municipality], list[tuple
         session.update(
             {
                 SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                BACKEND_SESSION_KEY: "accounts.eherkenning.EHerkenningBackend",  # how municipalities log in
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
                 LAST_ACTIVITY: int(time.time()),
             }
@@ -398,6 +398,9 @@ def run(
             threading.Thread(target=probe, args=(page, index % len(probe_sessions)))
             for index, page in enumerate(page for page in PROBE_PAGES for _ in range(probes))
         ]
+        # Where the cores go during the burst: read at the opening instant and when the last answer is in.
+        cpu_readings = []
+        timers.append(threading.Timer(opening_at - time.time(), lambda: cpu_readings.append(serving.cpu_seconds())))
         for thread in [*probe_threads, *timers]:
             thread.start()
 
@@ -406,6 +409,7 @@ def run(
             _submit(port, attempt)
 
         serving.in_parallel(submit, attempts, concurrency)
+        cpu_readings.append(serving.cpu_seconds())
         burst_over.set()
         for thread in [*probe_threads, *timers]:
             thread.join()
@@ -440,6 +444,7 @@ def run(
             use_nginx=use_nginx,
             load_before=load_before,
             commits=commits,
+            cpu_readings=cpu_readings,
         )
     finally:
         serving.stop(nginx)
@@ -469,6 +474,7 @@ def _report(
     use_nginx,
     load_before,
     commits,
+    cpu_readings,
 ) -> None:
     accepted = [attempt for attempt in attempts if attempt.status == 302]
     latencies = [(attempt.answered - attempt.sent) * 1000 for attempt in accepted]
@@ -533,6 +539,14 @@ def _report(
             f"({ratio:.2f}x the login page's p95)"
         )
     print(f"Ratio: submission p95 / login page p95 = {p95 / login_p95:.2f}")
+    if len(cpu_readings) == 2:
+        start, end = cpu_readings
+        used = {kind: end[kind] - start[kind] for kind in start}
+        print(
+            f"CPU during the burst, of {os.cpu_count() * duration:.1f} core-seconds: "
+            + ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in used.items())
+            + f"; gunicorn {used['gunicorn'] * 1000 / max(len(accepted), 1):.1f} ms per submission, probes included"
+        )
     if logged:
         statement = _percentiles([float(match["statement"]) for match in logged])
         lock = _percentiles(locked)
