@@ -1,5 +1,6 @@
 """Gunicorn settings for the web container; each can be overridden with its GUNICORN_ environment variable."""
 
+import gc
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -42,6 +43,10 @@ def _warm_up():
         get_template(name)
     # Nothing above needs the database; a connection opened anyway must not be shared by the forked workers.
     connections.close_all()
+    # What is loaded now lives as long as the worker: left out of the garbage collector's full passes, which
+    # otherwise walk all of it and stop the worker's threads for 150 ms or more, long enough for a submission
+    # that arrived later to reach the tranche's lock first (docs/benchmarks.md, "Opening day").
+    gc.freeze()
 
 
 def when_ready(server):
