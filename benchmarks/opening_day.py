@@ -2,17 +2,10 @@
 
     python -m benchmarks.opening_day --submissions 1000 --concurrency 100 [--kill-worker-at S] [--terminate-db-at S]
 
-Needs PostgreSQL (DATABASE_URL). In a scratch database `thuisfonds_opening_day` on that server it loads the 342
-municipalities, gives each a signatory and spreads N drafts over them, each confirmed as ready through the real
-service. It starts gunicorn with docker/gunicorn.conf.py and production settings (DEBUG off, CONN_MAX_AGE 60) on a
-free port, behind nginx configured as docker/nginx.conf when nginx is installed. Before the opening every
-municipality's session loads the tranche page, which holds the submit forms with their keys. At the opening instant
-C threads submit, while probe threads keep loading the login page (anonymous), the home page and the tranche page.
-Faults: --kill-worker-at kills one gunicorn worker, --terminate-db-at terminates every database connection of the
-service, S seconds after the opening. Afterwards each municipality that got no answer reloads its tranche page, sees
-whether it was received, and submits again with the same key. Then the database is checked.
-
-Not a test: it prints figures. Its last line contains `lost 0 duplicated 0 gaps 0 inversions>100ms 0` when all hold.
+Needs PostgreSQL (DATABASE_URL); works in a scratch database `thuisfonds_opening_day` on that server, with
+gunicorn as docker/gunicorn.conf.py and, when installed, nginx as docker/nginx.conf in front. What it does and what
+it counts: docs/benchmarks.md, "Opening day". Not a test: it prints figures, and its last line contains
+`lost 0 duplicated 0 gaps 0 inversions>100ms 0` when all hold.
 """
 
 from __future__ import annotations
@@ -37,9 +30,8 @@ from decimal import Decimal
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-from benchmarks import serving
+from benchmarks import machine, serving
 from benchmarks.serving import HOST, ROOT
-from benchmarks.totals import _cpu_model, _load
 
 BENCH_DATABASE = "thuisfonds_opening_day"
 SEED = 19
@@ -306,7 +298,7 @@ def run(
     use_nginx = proxy == "nginx" or (proxy == "auto" and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()))
     configured_database = connection.settings_dict["NAME"]
     connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
-    load_before = _load()
+    load_before = machine.load_averages()
     started = time.perf_counter()
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     workdir = Path(tempfile.mkdtemp(prefix="opening-day-"))
@@ -400,7 +392,7 @@ def run(
         ]
         # Where the cores go during the burst: read at the opening instant and when the last answer is in.
         cpu_readings = []
-        timers.append(threading.Timer(opening_at - time.time(), lambda: cpu_readings.append(serving.cpu_seconds())))
+        timers.append(threading.Timer(opening_at - time.time(), lambda: cpu_readings.append(machine.cpu_seconds())))
         for thread in [*probe_threads, *timers]:
             thread.start()
 
@@ -409,7 +401,7 @@ def run(
             _submit(port, attempt)
 
         serving.in_parallel(submit, attempts, concurrency)
-        cpu_readings.append(serving.cpu_seconds())
+        cpu_readings.append(machine.cpu_seconds())
         burst_over.set()
         for thread in [*probe_threads, *timers]:
             thread.join()
@@ -515,7 +507,8 @@ def _report(
     duration = burst_end - opening_at
     first_sent = min(attempt.sent for attempt in attempts) - opening_at
 
-    print(f"Machine: {os.cpu_count()} cores, {_cpu_model()}; load before {load_before}, after {_load()}")
+    load_after = machine.load_averages()
+    print(f"Machine: {os.cpu_count()} cores, {machine.cpu_model()}; load before {load_before}, after {load_after}")
     print(
         f"Opening-day burst: {submissions} submissions from {len({a.municipality.code for a in attempts})} "
         f"municipalities, concurrency {concurrency}, intake {'nginx -> ' if use_nginx else ''}gunicorn "
@@ -539,13 +532,13 @@ def _report(
             f"({ratio:.2f}x the login page's p95)"
         )
     print(f"Ratio: submission p95 / login page p95 = {p95 / login_p95:.2f}")
-    if len(cpu_readings) == 2:
-        start, end = cpu_readings
-        used = {kind: end[kind] - start[kind] for kind in start}
+    # A killed worker or backend takes its CPU seconds with it: after a fault the split would not add up.
+    if len(cpu_readings) == 2 and not events:
+        used = machine.cpu_used(*cpu_readings)
+        per_submission = (cpu_readings[1]["gunicorn"] - cpu_readings[0]["gunicorn"]) * 1000 / max(len(accepted), 1)
         print(
-            f"CPU during the burst, of {os.cpu_count() * duration:.1f} core-seconds: "
-            + ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in used.items())
-            + f"; gunicorn {used['gunicorn'] * 1000 / max(len(accepted), 1):.1f} ms per submission, probes included"
+            f"CPU during the burst, of {os.cpu_count() * duration:.1f} core-seconds: {used}; "
+            f"gunicorn {per_submission:.1f} ms per submission, probes included"
         )
     if logged:
         statement = _percentiles([float(match["statement"]) for match in logged])

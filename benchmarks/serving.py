@@ -5,7 +5,6 @@ and a plain HTTP client that opens a connection per request, as a browser behind
 from __future__ import annotations
 
 import http.client
-import os
 import shutil
 import signal
 import socket
@@ -136,32 +135,3 @@ def stop(process: subprocess.Popen | None) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by the service's processes, the database, nginx and this client, and the machine's
-    idle time: the difference of two readings says where the cores went."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used = dict.fromkeys(("gunicorn", "postgres", "nginx", "client", "other"), 0.0)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == os.getpid():
-            kind = "client"
-        elif "gunicorn" in command:
-            kind = "gunicorn"
-        elif "postgres" in command.split(" ", 1)[0]:
-            kind = "postgres"
-        elif command.startswith("nginx"):
-            kind = "nginx"
-        else:
-            kind = "other"
-        used[kind] += seconds
-    used["idle"] = int(Path("/proc/stat").read_text().split()[4]) / tick
-    return used

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+from benchmarks import machine
 
 SEED = 2024
 BENCH_DATABASE = "thuisfonds_bench"
@@ -26,22 +27,6 @@ LINES_PER_APPLICATION = 4
 REQUESTS = 60
 WARM_UP = 5
 CHUNK = 5_000
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _load() -> str:
-    """The load averages, because other processes on a shared machine slow every figure down."""
-    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _setup_django() -> None:
@@ -238,7 +223,8 @@ def run(*, applications: int = 250_000, keep: bool = False) -> None:
             server_version = cursor.fetchone()[0]
         lines = UnitLine.objects.count()
         print(f"\nTotals benchmark on PostgreSQL {server_version}, database {BENCH_DATABASE}")
-        print(f"Machine: {os.cpu_count()} cores, {_cpu_model()}; DEBUG={settings.DEBUG}; load {_load()}")
+        load = machine.load_averages()
+        print(f"Machine: {os.cpu_count()} cores, {machine.cpu_model()}; DEBUG={settings.DEBUG}; load {load}")
         print(f"Data: {applications:,} applications, {lines:,} unit lines, {len(TRANCHE_YEARS)} tranches")
         print(f"  (generated in {time.perf_counter() - started:.0f} s)")
 
@@ -271,7 +257,7 @@ def run(*, applications: int = 250_000, keep: bool = False) -> None:
         for name, url, params in cases:
             median, p95, size = _timed_requests(client, url, params)
             print(f"{name:<36} median {median:6.1f} ms, p95 {p95:6.1f} ms ({REQUESTS} requests, {size:,} bytes)")
-        print(f"Load averages at the end: {_load()}")
+        print(f"Load averages at the end: {machine.load_averages()}")
     finally:
         if not keep:
             connection.creation.destroy_test_db(configured_database, verbosity=0)
