@@ -30,9 +30,12 @@ run: $(STAMP) $(ASSETS)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# One test process per core; TEST_PROCESSES=0 runs the suite in this process alone (docs/testing.md, "Speed").
+TEST_PROCESSES ?= auto
+
 test: lint $(ASSETS)
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 benchmark: $(STAMP) $(ASSETS)
 	$(PY) -m benchmarks

@@ -27,6 +27,8 @@ def pytest_collection_modifyitems(config, items):
             item.fixturenames.append("_require_postgres")
         if item.get_closest_marker("redis"):
             item.fixturenames.append("_require_redis")
+            # They start Celery workers on the one Redis: with `-n`, all in one test process, one at a time.
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 def _missing(service: str, how: str):
