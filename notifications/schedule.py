@@ -25,7 +25,7 @@ from allocation.services import add_months
 from applications.models import EDITABLE_STATUSES, Application, InformationRequest, Status
 from grants.models import AmendmentStatus, Tranche, TrancheAmendment
 from realisation.models import AccountabilityReport, AccountabilityStatus, SettlementStatus
-from realisation.selectors import NEEDS_ATTENTION, with_progress
+from realisation.selectors import NEEDS_ATTENTION, accountability_due_on, with_progress
 
 from .deadlines import at_local, business_days_before, days_before, end_of_day, local_date, monday_of, start_of_day
 from .models import DEFAULT_CLOSING_DAYS, Reminder, ReminderKind
@@ -37,8 +37,6 @@ INFORMATION_BUSINESS_DAYS = 5
 OBJECTION_BUSINESS_DAYS = 10
 PROGRESS_NOTICE_DAYS = 14
 CONSTRUCTION_NOTICE_MONTHS = 3
-# A grant's accountability report on a year is due on this day of the next year (month, day).
-ACCOUNTABILITY_DUE = (3, 1)
 ACCOUNTABILITY_NOTICE_DAYS = 28
 DIGEST_CLOCK = time(8, 0)
 # A digest that could not go out on Monday morning still goes until Thursday morning; later the week's is skipped.
@@ -277,10 +275,6 @@ def objection_deadline(now: datetime, only: set[int] | None = None) -> Iterator[
                 },
                 link=_link("admin:allocation_objection_change", objection.pk),
             )
-
-
-def accountability_due_on(year: int) -> date:
-    return date(year + 1, *ACCOUNTABILITY_DUE)
 
 
 def accountability(now: datetime, only: set[int] | None = None) -> Iterator[Due]:
