@@ -20,6 +20,12 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# The test processes of `make test` (pytest-xdist) share one Redis: each keeps its cache keys to itself, so that
+# one's lock or request count is not another's. Settings are loaded already, but no cache has been made yet.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    for cache in django_settings.CACHES.values():
+        cache["KEY_PREFIX"] = worker
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
