@@ -256,11 +256,11 @@ def prepare_allocation(
 
 
 def run_summary(run: AllocationRun) -> str:
-    """What the audit log says of a run: its scope and its money."""
+    """What the audit log says of a run: its scope and its money, in cents whatever the database gave back."""
     scope = run.window.code if run.window_id else "all windows"
     return (
-        f"{run.get_kind_display()} run of {run.tranche.slug} ({scope}): {run.proposed_total} proposed "
-        f"of {run.requested_total} requested, ceiling {run.ceiling}"
+        f"{run.get_kind_display()} run of {run.tranche.slug} ({scope}): {run.proposed_total:.2f} proposed "
+        f"of {run.requested_total:.2f} requested, ceiling {run.ceiling:.2f}"
     )
 
 

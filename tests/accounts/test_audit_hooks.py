@@ -247,7 +247,7 @@ def test_preparing_an_allocation_records_a_preview_of_the_run():
 
     entry = only(AuditAction.PREVIEW)
     assert (entry.actor, entry.ip_address) == (assessor, None) and names(entry, run)
-    assert f"{run.proposed_total} proposed of {run.requested_total} requested" in entry.detail
+    assert f"{run.proposed_total:.2f} proposed of {run.requested_total:.2f} requested" in entry.detail
 
 
 def test_a_preview_printed_by_the_allocate_command_names_its_account():

@@ -2,6 +2,7 @@
 confirmation, the outcome of a later decision and the records each step leaves (docs/testing.md, "Mutation
 testing")."""
 
+import logging
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from allocation.models import (
 )
 from allocation.services import add_months
 from applications.models import Status
-from grants.models import Tranche, Window
+from grants.models import AmendmentKind, Tranche, TrancheAmendment, Window
 from tests.allocation.reserve import apply, decided
 from tests.allocation.sealing import NOTARY, closed_tranche
 from tests.factories import ApplicationFactory, UserFactory
@@ -94,15 +95,18 @@ def test_months_later_is_the_same_day_or_the_last_of_a_shorter_month(day, months
 # --- the seed the system draws ----------------------------------------------------------------------------
 
 
-def test_the_first_preview_draws_a_seed_of_at_most_nine_digits_and_seals_it(monkeypatch):
+def test_the_first_preview_draws_a_seed_of_at_most_nine_digits_and_seals_it(monkeypatch, caplog):
     tranche = closed_tranche(slug="drawn")
     apply(tranche, 10)
     assessor, now = agency(assessor=True), timezone.now()
     # The highest seed the draw can give: docs/rules.md promises secrets.randbelow(10**9).
     monkeypatch.setattr(allocation_services.secrets, "randbelow", lambda below: below - 1)
 
-    run = allocation_services.prepare_allocation(tranche=tranche, user=assessor, now=now)
+    with caplog.at_level(logging.INFO, logger="allocation.services"):
+        run = allocation_services.prepare_allocation(tranche=tranche, user=assessor, now=now)
 
+    logged = [record.getMessage() for record in caplog.records if record.name == "allocation.services"]
+    assert logged[0] == "seed of drawn drawn and sealed at the first preview"
     seed = LotterySeed.objects.get(tranche=tranche)
     assert (seed.seed, seed.source, seed.entered_by, seed.entered_at) == (999_999_999, SeedSource.SYSTEM, None, now)
     assert (seed.sealed_by, seed.sealed_at, run.seed) == (assessor, now, 999_999_999)
@@ -156,6 +160,17 @@ def test_one_application_awaiting_assessment_is_named_in_the_singular():
         allocation_services.prepare_allocation(tranche=tranche, user=agency(assessor=True))
 
     assert refused.value.messages == [f"1 application is still awaiting assessment: {waiting.reference}."]
+
+
+def test_an_application_awaiting_assessment_in_another_window_does_not_hold_up_a_window():
+    tranche = two_windows(ceiling="200000.00", first="100000.00", second="100000.00")
+    window = tranche.windows.get(code="all")
+    apply(tranche, 10, window=window)
+    ApplicationFactory(submitted=True, tranche=tranche, window=tranche.windows.get(code="more"))
+
+    run = allocation_services.prepare_allocation(tranche=tranche, window=window, user=agency(assessor=True))
+
+    assert list(run.lines.values_list("window", flat=True)) == [window.pk]
 
 
 def test_a_window_of_another_tranche_cannot_be_previewed():
@@ -247,11 +262,12 @@ def test_a_stored_preview_records_its_lines_its_scope_and_its_money_in_the_audit
     assert [(entry.object_id, entry.detail) for entry in summaries.order_by("id")] == [
         (
             str(run.pk),
-            "initial allocation run of stored (all): 100000.00 proposed of 140000 requested, ceiling 100000.00",
+            "initial allocation run of stored (all): 100000.00 proposed of 140000.00 requested, ceiling 100000.00",
         ),
         (
             str(every_window.pk),
-            "initial allocation run of stored (all windows): 100000.00 proposed of 140000 requested, ceiling 100000.00",
+            "initial allocation run of stored (all windows): 100000.00 proposed of 140000.00 requested, "
+            "ceiling 100000.00",
         ),
     ]
 
@@ -310,16 +326,26 @@ def test_confirming_issues_for_each_line_the_decision_its_outcome_leads_to():
         (True, "69999.99", "100000.00", "100000.00", False),
     ],
 )
-def test_a_confirmation_may_take_the_grants_to_a_ceiling_lowered_after_the_preview_but_not_a_cent_over(
+def test_a_confirmation_may_take_the_grants_to_a_ceiling_lowered_since_the_preview_but_not_a_cent_over(
     transfer, ceiling, first, second, confirmed
 ):
     tranche = two_windows(ceiling="200000.00", first="100000.00", second="100000.00")
     tranche.transfer_unused_between_windows = transfer
     tranche.save(update_fields=["transfer_unused_between_windows"])
     window = tranche.windows.get(code="all")
-    apply(tranche, 10, window=window)
+    # Two grants of € 35,000 in the window: the run's lines count together.
+    apply(tranche, 5, window=window)
+    apply(tranche, 5, window=window)
     run = allocation_services.prepare_allocation(tranche=tranche, window=window, user=agency(assessor=True))
-    Tranche.objects.filter(pk=tranche.pk).update(budget_ceiling=Decimal(ceiling))
+    if ceiling != "200000.00":
+        TrancheAmendment.objects.create(
+            tranche=tranche,
+            kind=AmendmentKind.CEILING,
+            publication_reference="Stcrt. 2026, 2",
+            effective_at=timezone.now(),
+            old_ceiling=Decimal("200000.00"),
+            new_ceiling=Decimal(ceiling),
+        )
     tranche.windows.filter(code="all").update(budget_ceiling=Decimal(first))
     tranche.windows.filter(code="more").update(budget_ceiling=Decimal(second))
 

@@ -293,7 +293,8 @@ def test_drafts_and_unconfirmed_work_stay_out_of_the_case_file():
         prepared_by=assessor,
         prepared_at=now,
     )
-    titles = [entry.title for entry in case_file(Application.objects.get(pk=application.pk), signatory)]
+    with translation.override("en"):
+        titles = [entry.title for entry in case_file(Application.objects.get(pk=application.pk), signatory)]
     assert titles == ["Application found eligible", "Decision on the application"]
 
 
