@@ -74,9 +74,7 @@ def _refusal(call) -> submission.Refusal:
 
 
 @pytest.mark.django_db
-def test_confirming_freezes_the_content_under_the_tranches_rules(
-    signatory, draft, caplog, django_assert_num_queries
-):
+def test_confirming_freezes_the_content_under_the_tranches_rules(signatory, draft, caplog, django_assert_num_queries):
     caplog.set_level(logging.INFO, logger="applications.submission")
     # The tranche is read with the locked application, not again after it.
     with django_assert_num_queries(13):
@@ -95,9 +93,7 @@ def test_confirming_freezes_the_content_under_the_tranches_rules(
 @pytest.mark.django_db
 def test_a_declaration_made_with_the_confirmation_is_kept_with_it(signatory, draft):
     declared = "Ik verklaar dat deze aanvraag naar waarheid is ingevuld."
-    submission.confirm_ready(
-        application=draft, user=signatory, now=OPENING - timedelta(hours=1), declaration=declared
-    )
+    submission.confirm_ready(application=draft, user=signatory, now=OPENING - timedelta(hours=1), declaration=declared)
     stored = Application.objects.get(pk=draft.pk)
     assert (stored.declaration, stored.declared_at) == (declared, OPENING - timedelta(hours=1))
     entry = AuditEntry.objects.get(action=AuditAction.CONFIRMATION)
