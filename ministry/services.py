@@ -123,13 +123,13 @@ def _grain(dimensions: tuple[str, ...]) -> tuple[str, ...]:
 def _application_counts() -> QuerySet:
     """Submitted applications and the amounts granted to them, per application grain and decision outcome."""
     applications = with_current_decision(Application.objects.exclude(status__in=NOT_SUBMITTED))
-    granted = Q(decision__outcome__in=GRANTED_OUTCOMES)
+    # Grouped by outcome: only the granted outcomes' amounts are added up (_add_grain_row).
     return (
         applications.values(
             **{DIMENSION_PREFIX + name: F(PATHS[name].removeprefix("application__")) for name in APPLICATION_GRAIN},
             outcome=F("decision__outcome"),
         )
-        .annotate(applications=Count("pk"), amount_granted=Sum("decision__amount", filter=granted, default=ZERO))
+        .annotate(applications=Count("pk"), amount_granted=Sum("decision__amount", default=ZERO))
         .order_by()
     )
 

@@ -1,11 +1,16 @@
 """What ministry.services computes, to the cent and the unit, checked by hand on small cases (docs/testing.md,
 "Mutation testing")."""
 
+import uuid
+from decimal import Decimal
+
 import pytest
 
-from ministry.models import TotalsRow
-from ministry.services import store_totals
+from allocation.models import Decision
+from ministry.models import TotalsRow, TotalsScope
+from ministry.services import APPLICATION_GRAIN, _grain, compute_totals, store_totals
 from tests.factories import TrancheFactory
+from tests.figures import allocate, application
 
 pytestmark = pytest.mark.django_db
 
@@ -17,3 +22,47 @@ def test_each_refresh_stores_the_next_generation_and_removes_the_one_before():
     assert set(TotalsRow.objects.values_list("generation", flat=True)) == {1}
     assert store_totals() == 2
     assert set(TotalsRow.objects.values_list("generation", flat=True)) == {2}
+
+
+def test_a_breakdown_is_rolled_up_from_the_application_grain_or_one_with_tranche_and_municipality():
+    assert _grain(APPLICATION_GRAIN) == APPLICATION_GRAIN
+    assert _grain(("scheme", "tranche", "window")) == APPLICATION_GRAIN
+    assert _grain(("scheme", "tranche", "target_group")) == ("scheme", "tranche", "municipality", "target_group")
+
+
+def _target_group_rows(tranche):
+    return {
+        row.target_group.code: (row.applications_submitted, row.applications_granted, row.units_granted)
+        for row in compute_totals()
+        if row.scope == TotalsScope.TARGET_GROUP and row.tranche_id == tranche.pk
+    }
+
+
+def test_applications_are_counted_once_per_target_group_they_ask_homes_for():
+    tranche = TrancheFactory(budget_ceiling=Decimal("10000000.00"))
+    application(
+        tranche,
+        "GM0344",
+        [
+            ("homeless", 10, "permanent", "regular"),
+            ("homeless", 2, "flexible", "regular"),
+            ("status_holders", 5, "permanent", "regular"),
+        ],
+        minutes=1,
+    )
+    application(tranche, "GM0363", [("homeless", 4, "permanent", "regular")], minutes=2)
+    allocate(tranche)
+    assert _target_group_rows(tranche) == {"homeless": (2, 2, 16), "status_holders": (1, 1, 5)}
+
+
+def test_only_the_decision_in_force_counts_for_an_application_decided_again():
+    tranche = TrancheFactory(budget_ceiling=Decimal("10000000.00"))
+    granted = application(tranche, "GM0344", [("homeless", 10, "permanent", "regular")], minutes=1)
+    allocate(tranche)
+    decision = Decision.objects.get(application=granted)
+    # An earlier decision of the same application, since replaced.
+    Decision.objects.filter(pk=decision.pk).update(is_current=False)
+    decision.pk, decision.public_id = None, uuid.uuid4()
+    decision.save()
+    assert Decision.objects.filter(application=granted).count() == 2
+    assert _target_group_rows(tranche) == {"homeless": (1, 1, 10)}
