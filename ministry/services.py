@@ -150,9 +150,10 @@ def _line_sums(grain: tuple[str, ...]) -> QuerySet:
         _grouped(lines, grain)
         .annotate(outcome=F("application_decision__outcome"))
         .annotate(
-            requested=Sum("requested_amount", default=ZERO),
+            # A group has at least one line, so these are never empty; the next two may be.
+            requested=Sum("requested_amount"),
             # Names apart from UnitLine.units, which an annotation may not shadow.
-            all_units=Sum("units", default=0),
+            all_units=Sum("units"),
             permanent_units=Sum("units", filter=Q(permanence=Permanence.PERMANENT), default=0),
             flexible_units=Sum("units", filter=Q(permanence=Permanence.FLEXIBLE), default=0),
             **counts,
@@ -198,7 +199,7 @@ def _units_realised(dimensions: tuple[str, ...], *, by_completion_year: bool = F
         realised = realised.filter(report__completed_on__isnull=False)
         year = {"year": ExtractYear("report__completed_on")}
     grouped = _grouped(realised, dimensions, via="unit_line__", **year)
-    return grouped.annotate(units_realised=Sum("units", default=0)).order_by()
+    return grouped.annotate(units_realised=Sum("units")).order_by()
 
 
 def _amounts_settled(dimensions: tuple[str, ...]) -> QuerySet:
