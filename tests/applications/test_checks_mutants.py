@@ -255,3 +255,13 @@ def test_the_closing_in_force_at_the_moment_decides_and_is_named():
         "The deadline of this tranche was Oct. 11, 2026, 9 a.m.; applications can no longer be submitted.",
         "Add at least one unit line.",
     ]
+
+
+def test_the_content_check_reads_the_lines_with_their_group_and_type_in_one_query(django_assert_num_queries):
+    application = ApplicationFactory(
+        lines=[("homeless", 10, "permanent"), ("status_holders", 6, "flexible"), ("students", 5, "permanent")]
+    )
+    application.tranche.required_attachments = []
+    # The lines with their group and type, not a query per line.
+    with django_assert_num_queries(5):
+        content_errors(application)

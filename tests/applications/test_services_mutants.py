@@ -4,7 +4,7 @@ testing")."""
 
 import hashlib
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -409,3 +409,16 @@ def test_the_information_deadline_counts_amsterdam_days_in_a_process_on_another_
         )
 
     assert deadline == date(2026, 11, 18)
+
+
+def test_a_draft_submitted_without_a_declaration_records_none(signatory, draft):
+    services.submit_application(application=draft, user=signatory, now=draft.tranche.opens_at + timedelta(minutes=1))
+    draft.refresh_from_db()
+    assert (draft.status, draft.declaration, draft.declared_at) == (Status.SUBMITTED, "", None)
+
+
+def test_the_declaration_given_with_a_submission_is_kept(signatory, draft):
+    submitted_at = draft.tranche.opens_at + timedelta(minutes=1)
+    services.submit_application(application=draft, user=signatory, now=submitted_at, declaration="Naar waarheid.")
+    draft.refresh_from_db()
+    assert (draft.declaration, draft.declared_at) == ("Naar waarheid.", submitted_at)
