@@ -206,9 +206,7 @@ def _amounts_settled(dimensions: tuple[str, ...]) -> QuerySet:
     settlements = Settlement.objects.filter(status=SettlementStatus.CONFIRMED)
     return (
         _grouped(settlements, dimensions, via="decision__")
-        .annotate(
-            amount_settled=Sum("amount_settled", default=ZERO), amount_reclaimed=Sum("amount_reclaimed", default=ZERO)
-        )
+        .annotate(amount_settled=Sum("amount_settled"), amount_reclaimed=Sum("amount_reclaimed"))
         .order_by()
     )
 
