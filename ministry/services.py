@@ -302,7 +302,8 @@ def compute_totals(*, now: datetime | None = None) -> list[TotalsRow]:
             )
     for item in rows.values():
         if item.scope == TotalsScope.SCHEME:
-            item.oversubscription = oversubscription_by_scheme.get(item.scheme_id, ZERO)
+            # Every scheme row comes from a tranche of the scheme, so the scheme is there.
+            item.oversubscription = oversubscription_by_scheme[item.scheme_id]
     return list(rows.values())
 
 

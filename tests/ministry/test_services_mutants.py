@@ -11,7 +11,7 @@ from allocation.models import Decision
 from grants.models import AmendmentKind, TrancheAmendment
 from ministry.models import TotalsRow, TotalsScope
 from ministry.services import APPLICATION_GRAIN, _grain, compute_totals, store_totals
-from tests.factories import TrancheFactory
+from tests.factories import ApplicationFactory, TrancheFactory
 from tests.figures import allocate, application
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +123,20 @@ def test_only_schemes_tranches_and_windows_have_a_budget():
         TotalsScope.HOUSING_TYPE,
         TotalsScope.PERMANENCE,
     }
+
+
+def test_a_schemes_oversubscription_is_the_sum_of_its_tranches():
+    first = TrancheFactory(budget_ceiling=Decimal("50000.00"))
+    second = TrancheFactory(scheme=first.scheme, budget_ceiling=Decimal("60000.00"))
+    TrancheFactory(scheme=first.scheme, budget_ceiling=Decimal("1000000.00"))
+    for tranche in (first, second):
+        ApplicationFactory(submitted=True, tranche=tranche)  # ten homes of € 7,000: € 70,000
+    rows = compute_totals()
+    oversubscription = {
+        (row.scope, row.tranche_id): row.oversubscription
+        for row in rows
+        if row.scope in (TotalsScope.SCHEME, TotalsScope.TRANCHE) and row.scheme_id == first.scheme_id
+    }
+    assert oversubscription[(TotalsScope.TRANCHE, first.pk)] == Decimal("20000.00")
+    assert oversubscription[(TotalsScope.TRANCHE, second.pk)] == Decimal("10000.00")
+    assert oversubscription[(TotalsScope.SCHEME, None)] == Decimal("30000.00")
