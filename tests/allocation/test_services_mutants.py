@@ -396,3 +396,17 @@ def test_a_later_decision_on_a_refusal_follows_from_the_amount(amount, outcome, 
 
     application.refresh_from_db()
     assert (later.outcome, application.status) == (outcome, status)
+
+
+def test_a_stored_preview_of_a_category_window_keeps_each_lines_category():
+    tranche = closed_tranche(slug="categories", budget_ceiling=Decimal("1000000.00"))
+    Window.objects.filter(tranche=tranche).update(ranking_method="category", category_rule="student_2025")
+    self_contained, shared = apply(tranche, 10), apply(tranche, 10)
+    shared.unit_lines.update(self_contained=False)
+
+    run = allocation_services.prepare_allocation(tranche=tranche, user=agency(assessor=True), now=timezone.now())
+
+    assert list(run.lines.order_by("rank").values_list("application", "category")) == [
+        (shared.pk, "A"),
+        (self_contained.pk, "E"),
+    ]
