@@ -195,8 +195,9 @@ def test_a_confirmed_window_blocks_its_own_preview_and_that_of_every_window_but_
     )
 
     for window in (first, None):
-        with pytest.raises(ValidationError, match="This window already has a confirmed allocation."):
+        with pytest.raises(ValidationError) as refused:
             allocation_services.prepare_allocation(tranche=tranche, window=window, user=assessor)
+        assert refused.value.messages == ["This window already has a confirmed allocation."]
     run = allocation_services.prepare_allocation(tranche=tranche, window=second, user=assessor)
 
     assert run.window == second
@@ -410,3 +411,25 @@ def test_a_stored_preview_of_a_category_window_keeps_each_lines_category():
         (shared.pk, "A"),
         (self_contained.pk, "E"),
     ]
+
+
+def test_a_preview_uses_the_ceiling_in_force_at_its_moment():
+    tranche = closed_tranche(slug="moment", budget_ceiling=Decimal("100000.00"))
+    apply(tranche, 10, "GM0344"), apply(tranche, 10, "GM0363")
+    raised_at = timezone.now() + timedelta(days=2)
+    TrancheAmendment.objects.create(
+        tranche=tranche,
+        kind=AmendmentKind.CEILING,
+        publication_reference="Stcrt. 2026, 9",
+        effective_at=raised_at,
+        old_ceiling=Decimal("100000.00"),
+        new_ceiling=Decimal("140000.00"),
+    )
+
+    before = allocation_services.preview_allocation(
+        tranche=tranche, account="beheer", now=raised_at - timedelta(days=1)
+    )
+    after = allocation_services.preview_allocation(tranche=tranche, account="beheer", now=raised_at)
+
+    assert (before.ceiling, before.proposed) == (Decimal("100000.00"), Decimal("100000.00"))
+    assert (after.ceiling, after.proposed) == (Decimal("140000.00"), Decimal("140000.00"))
