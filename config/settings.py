@@ -113,8 +113,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
 # PostgreSQL: parameters bound by the server, and a query prepared on its connection when it runs the second time,
 # so that PostgreSQL parses and plans the same queries once per connection instead of on every request: half of
-# its CPU at the opening (docs/benchmarks.md, "Opening day"). Off behind a pooler that
-# cannot keep prepared statements (PgBouncer in transaction mode before 1.21): DATABASE_PREPARED_STATEMENTS=0.
+# its CPU at the opening (docs/benchmarks.md, "Opening day"). Off behind a pooler that cannot keep prepared
+# statements (PgBouncer in transaction mode before 1.21): DATABASE_PREPARED_STATEMENTS=0.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):
