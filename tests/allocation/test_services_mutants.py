@@ -3,6 +3,7 @@ confirmation, the outcome of a later decision and the records each step leaves (
 testing")."""
 
 import logging
+import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -433,3 +434,21 @@ def test_a_preview_uses_the_ceiling_in_force_at_its_moment():
 
     # The window keeps its own ceiling of € 100,000; the tranche's is the one in force.
     assert (before.ceiling, after.ceiling) == (Decimal("100000.00"), Decimal("140000.00"))
+
+
+def test_a_confirmed_supplementary_run_does_not_block_a_window_still_to_be_allocated():
+    tranche = two_windows(ceiling="200000.00", first="100000.00", second="100000.00")
+    first, second = tranche.windows.order_by("pk")
+    apply(tranche, 10, window=first)
+    apply(tranche, 10, window=second)
+    assessor = agency(assessor=True)
+    initial = allocation_services.prepare_allocation(tranche=tranche, window=first, user=assessor)
+    allocation_services.confirm_allocation(run=initial, user=agency(approver=True))
+    # The reserve list of the tranche, allocated and confirmed while the second window waits.
+    initial.refresh_from_db()
+    initial.pk, initial.public_id, initial.kind, initial.window = None, uuid.uuid4(), RunKind.SUPPLEMENTARY, None
+    initial.save()
+
+    run = allocation_services.prepare_allocation(tranche=tranche, window=second, user=assessor)
+
+    assert (run.kind, run.window) == (RunKind.INITIAL, second)
