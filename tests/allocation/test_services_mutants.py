@@ -4,7 +4,7 @@ testing")."""
 
 import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -284,7 +284,9 @@ def test_confirming_issues_for_each_line_the_decision_its_outcome_leads_to():
     tranche.windows.update(budget_ceiling=Decimal("100000.00"))
     funded, partial, reserve = apply(tranche, 10), apply(tranche, 10), apply(tranche, 10)
     run = allocation_services.prepare_allocation(tranche=tranche, user=agency(assessor=True))
-    now = datetime(2026, 12, 2, 23, 30, tzinfo=AMSTERDAM)
+    # Half past midnight in Amsterdam, still the day before in UTC: the decision is dated by the Dutch day.
+    day = timezone.localdate() + timedelta(days=2)
+    now = datetime.combine(day, time(0, 30), tzinfo=AMSTERDAM)
 
     allocation_services.confirm_allocation(run=run, user=agency(approver=True), now=now)
 
@@ -299,16 +301,17 @@ def test_confirming_issues_for_each_line_the_decision_its_outcome_leads_to():
         )
         for application in (funded, partial, reserve)
     ] == [
-        ("granted", Decimal("70000.00"), Decimal("70000.00"), "fits", date(2026, 12, 2)),
-        ("partially_granted", Decimal("70000.00"), Decimal("30000.00"), "budget_remainder", date(2026, 12, 2)),
-        ("refused", Decimal("70000.00"), Decimal("0.00"), "budget_exhausted", date(2026, 12, 2)),
+        ("granted", Decimal("70000.00"), Decimal("70000.00"), "fits", day),
+        ("partially_granted", Decimal("70000.00"), Decimal("30000.00"), "budget_remainder", day),
+        ("refused", Decimal("70000.00"), Decimal("0.00"), "budget_exhausted", day),
     ]
     for application in (funded, partial):
         decision = decisions[application]
+        # The units stay for the target groups fifteen years from the completion deadline.
         assert (decision.start_construction_by, decision.complete_by, decision.units_available_until) == (
-            date(2027, 6, 2),
-            date(2029, 12, 2),
-            date(2044, 12, 2),
+            add_months(day, 6),
+            add_months(day, 36),
+            add_months(day, 36 + 15 * 12),
         )
     assert (decisions[reserve].start_construction_by, decisions[reserve].units_available_until) == (None, None)
 

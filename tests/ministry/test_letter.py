@@ -222,12 +222,13 @@ def test_letter_for_a_chosen_tranche_and_date_states_the_ceiling_in_force_that_d
     data = varied_data()
     store_totals()
     client = client_for(user(analyst=True))
-    yesterday = timezone.localdate() - timedelta(days=1)
+    # The ceiling was raised from € 100.000 to € 120.000 an hour ago: on the Dutch day of the raise, or the day before.
+    raised_on = timezone.localdate(data.older.amendments.get().effective_at)
+    day_before = raised_on - timedelta(days=1)
 
-    before = client.get(reverse("ministry:progress_letter"), {"tranche": data.older.slug, "on": yesterday.isoformat()})
-    today = client.get(reverse("ministry:progress_letter"), {"tranche": data.older.slug, "on": timezone.localdate()})
+    before = client.get(reverse("ministry:progress_letter"), {"tranche": data.older.slug, "on": day_before.isoformat()})
+    today = client.get(reverse("ministry:progress_letter"), {"tranche": data.older.slug, "on": raised_on.isoformat()})
 
-    # The ceiling was raised from € 100.000 to € 120.000 an hour ago.
     assert before.context["paragraph"].startswith(
         "In de vierde tranche (2023) was een budget beschikbaar van € 100.000. De tranche was met € 40.000 overtekend"
     )
