@@ -94,10 +94,10 @@ class TrancheFactory(factory.django.DjangoModelFactory):
         """Every national group once, plus one window open to all of them."""
         if not create:
             return
-        groups = [
-            TrancheTargetGroup.objects.create(tranche=obj, code=group.code, name=group.name, national_group=group)
+        groups = TrancheTargetGroup.objects.bulk_create(
+            TrancheTargetGroup(tranche=obj, code=group.code, name=group.name, national_group=group)
             for group in TargetGroup.objects.all()
-        ]
+        )
         window = Window.objects.create(tranche=obj, code="all", name="Alle groepen", budget_ceiling=obj.budget_ceiling)
         window.eligible_target_groups.set(groups)
 
