@@ -34,7 +34,6 @@ lint: $(STAMP)
 TEST_PROCESSES ?= auto
 
 test: lint $(ASSETS)
-	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 benchmark: $(STAMP) $(ASSETS)
