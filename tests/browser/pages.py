@@ -84,6 +84,23 @@ class Browsing:
         violations = self.axe()
         assert not violations, f"axe on the portal page {self.page.url}:\n{describe(violations)}"
 
+    def resize(self, width: int) -> None:
+        """Make the window `width` px wide, and wait until the page's scripts have handled the resize (a frame)."""
+        self.page.set_viewport_size({"width": width, "height": self.page.viewport_size["height"]})
+        self.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+    def check_portal_page_at_both_widths(self) -> None:
+        """A portal page passes axe at the window's width and at a phone's, where it does not scroll sideways."""
+        width = self.page.viewport_size["width"]
+        self.check_portal_page()
+        self.resize(PHONE_WIDTH)
+        try:
+            self.check_portal_page()
+            scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
+            assert scroll_width <= PHONE_WIDTH, f"{self.page.url} scrolls sideways at {PHONE_WIDTH} px: {scroll_width}"
+        finally:
+            self.resize(width)
+
     def check_back_office_page(self, name: str) -> None:
         """A back-office page has only the violations known_violations.toml lists for it (issue 18 owns them)."""
         violations = self.axe()

@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from ministry.services import store_totals
-from tests.browser.pages import PHONE_WIDTH
 from tests.browser.people import demo_user
 from tests.figures import varied_data
 
@@ -18,19 +17,6 @@ def data():
     varied = varied_data()
     store_totals()
     return varied
-
-
-def _check_at_both_widths(browsing) -> None:
-    """axe finds nothing and the page does not scroll sideways, at the window's width and at a phone's."""
-    page = browsing.page
-    viewport = page.viewport_size
-    browsing.check_portal_page()
-    page.set_viewport_size({"width": PHONE_WIDTH, "height": viewport["height"]})
-    try:
-        browsing.check_portal_page()
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH, f"sideways scroll: {page.url}"
-    finally:
-        page.set_viewport_size(viewport)
 
 
 def test_analyst_reads_filters_and_clears_the_dashboard(browsing, data):
@@ -46,7 +32,7 @@ def test_analyst_reads_filters_and_clears_the_dashboard(browsing, data):
     overview = page.locator("[role=region]").filter(has=page.locator("table")).first
     assert overview.get_attribute("tabindex") == "0" and overview.get_attribute("aria-label")
     assert data.older.title in overview.inner_text()
-    _check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
     browsing.screenshot("10-ministry-dashboard-overview")
 
     figures = page.locator(".thuisfonds-dashboard__figures")
@@ -59,11 +45,11 @@ def test_analyst_reads_filters_and_clears_the_dashboard(browsing, data):
     # Utrecht's 8 units, 5 permanent and 3 flexible, instead of the 24 of the whole country.
     assert "8" in figures.inner_text() and "24" not in figures.inner_text()
     assert charts.locator("canvas").count() == 2
-    _check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
 
     browsing.follow(page.locator(".thuisfonds-dashboard__tab").nth(1))
     assert "tab=tranches" in page.url and "province=Utrecht" in page.url
-    _check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
 
     browsing.follow(active.locator("a"))
     assert "province" not in page.url
@@ -76,7 +62,7 @@ def test_analyst_copies_the_progress_letter_paragraph(browsing, data):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     browsing.log_in("bzk-analist", second_factor=True)
     page.goto(reverse("ministry:progress_letter"))
-    _check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
 
     page.select_option("select[name=tranche]", data.older.slug)
     browsing.follow(page.locator("main form button[type=submit]"))
@@ -88,5 +74,5 @@ def test_analyst_copies_the_progress_letter_paragraph(browsing, data):
     page.locator("[data-copy-target=letter-text]").click()
     page.wait_for_function("document.getElementById('copy-status').textContent !== ''")
     assert page.evaluate("navigator.clipboard.readText()") == paragraph
-    _check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
     browsing.screenshot("11-ministry-progress-letter")

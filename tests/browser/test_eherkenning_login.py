@@ -8,33 +8,21 @@ import pytest
 
 from accounts.models import Role, User
 from tests.accounts.eherkenning import mock_username, service_of
-from tests.browser.pages import PHONE_WIDTH
 
 pytestmark = pytest.mark.browser
 
 EHERKENNING_LINK = "main a[href^='/eherkenning/login/']"
 
 
-def check_at_both_widths(browsing) -> None:
-    browsing.check_portal_page()
-    page = browsing.page
-    viewport = page.viewport_size
-    page.set_viewport_size({"width": PHONE_WIDTH, "height": viewport["height"]})
-    try:
-        browsing.check_portal_page()
-    finally:
-        page.set_viewport_size(viewport)
-
-
 def test_a_signatory_logs_in_with_eherkenning_and_reaches_the_portal(browsing, live_server):
     page = browsing.page
     page.goto("/login/")
-    check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
     browsing.screenshot("00-login")
 
     browsing.follow(page.locator(EHERKENNING_LINK))
     assert "/mock-eherkenning/authorization/" in page.url
-    check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
     browsing.screenshot("00-eherkenning-broker")
     page.locator("select[name=organisation]").select_option("GM0344")
     page.locator("select[name=service]").select_option(service_of(Role.MUNICIPAL_SIGNATORY))
@@ -44,7 +32,7 @@ def test_a_signatory_logs_in_with_eherkenning_and_reaches_the_portal(browsing, l
     assert page.url == f"{live_server.url}/"
     header = page.locator("header").inner_text()
     assert "Jan de Vries" in header and "Utrecht" in header
-    check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
     user = User.objects.get(username=mock_username("Jan de Vries"))
     assert (user.role, user.municipality.code) == (Role.MUNICIPAL_SIGNATORY, "GM0344")
 
@@ -58,7 +46,7 @@ def test_cancelling_at_the_broker_shows_why_nobody_is_logged_in(browsing):
 
     assert "/eherkenning/callback/" in page.url
     assert page.locator("main [role=alert]").is_visible()
-    check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
     # The refusal answers 403 Forbidden, which Chromium reports in the console as a failed load: expected here.
     refused = [error for error in browsing.errors if "/eherkenning/callback/" in error and "403" in error]
     assert len(refused) == 1

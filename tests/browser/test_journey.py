@@ -7,7 +7,6 @@ import pytest
 
 from applications.models import Application, Status
 from notifications.models import Reminder, ReminderKind
-from tests.browser.pages import PHONE_WIDTH
 from tests.browser.people import demo_tranche, demo_user
 from tests.factories import ApplicationFactory
 
@@ -26,15 +25,8 @@ def prepared():
 
 
 def check_at_both_widths(browsing, name: str) -> None:
-    """axe finds nothing on the page at the window's width and at a phone's."""
-    browsing.check_portal_page()
-    page = browsing.page
-    viewport = page.viewport_size
-    page.set_viewport_size({"width": PHONE_WIDTH, "height": viewport["height"]})
-    try:
-        browsing.check_portal_page()
-    finally:
-        page.set_viewport_size(viewport)
+    """axe finds nothing on the page at the window's width and at a phone's; a screenshot of each."""
+    browsing.check_portal_page_at_both_widths()
     browsing.screenshot(f"journey-{name}")
 
 

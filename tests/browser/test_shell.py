@@ -6,25 +6,12 @@ links put the focus in the field they name.
 import pytest
 
 from applications.models import Application
-from tests.browser.pages import PHONE_WIDTH
 from tests.browser.people import demo_tranche, demo_user
 from tests.factories import ApplicationFactory
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = (1280, PHONE_WIDTH)
 SERVICE_PAGES = ("/privacy/", "/toegankelijkheid/", "/contact/")
-
-
-def check_at_both_widths(browsing) -> None:
-    page = browsing.page
-    viewport = page.viewport_size
-    try:
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": viewport["height"]})
-            browsing.check_portal_page()
-    finally:
-        page.set_viewport_size(viewport)
 
 
 @pytest.fixture
@@ -40,7 +27,7 @@ def test_service_pages_pass_axe_and_the_footer_leads_to_each(browsing):
     for path in SERVICE_PAGES:
         browsing.follow(page.locator(f"footer a[href='{path}']"))
         assert page.url.endswith(path)
-        check_at_both_widths(browsing)
+        browsing.check_portal_page_at_both_widths()
     # The icon the browser asks for is there.
     assert page.request.get("/favicon.ico").ok
 
@@ -60,7 +47,7 @@ def test_a_failed_save_puts_the_focus_on_the_summary_whose_links_lead_to_the_fie
     summary = page.locator("[data-error-summary]")
     assert summary.evaluate("el => el === document.activeElement")
     assert summary.is_visible()
-    check_at_both_widths(browsing)
+    browsing.check_portal_page_at_both_widths()
 
     summary.locator("a[href='#id_project_name']").click()
     assert page.locator("#id_project_name").evaluate("el => el === document.activeElement")
